@@ -1,0 +1,82 @@
+"""Web Access Control authorizations (WAC, W3C Solid CG draft 2024): parse and match.
+
+An ACL document is a set of ``acl:Authorization`` resources. This module turns its triples
+into :class:`Authorization` values and answers which modes one agent gets from them. Finding
+the effective ACL document (own or inherited via ``acl:default``) is ``pod.access.decide``'s job.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from pod.access.agent import Agent
+from pod.access.modes import Mode
+
+ACL = "http://www.w3.org/ns/auth/acl#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+FOAF_AGENT = "http://xmlns.com/foaf/0.1/Agent"
+AUTHENTICATED = ACL + "AuthenticatedAgent"
+MODE_IRIS = {ACL + "Read": Mode.READ, ACL + "Write": Mode.WRITE,
+             ACL + "Append": Mode.APPEND, ACL + "Control": Mode.CONTROL}
+_FIELDS = {ACL + "mode": "modes", ACL + "agent": "agents", ACL + "agentClass": "classes",
+           ACL + "agentGroup": "groups", ACL + "origin": "origins",
+           ACL + "accessTo": "access_to", ACL + "default": "default"}
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """One ``acl:Authorization``: who gets which modes on what."""
+
+    modes: frozenset[Mode]
+    agents: frozenset[str]
+    classes: frozenset[str]
+    groups: frozenset[str]
+    origins: frozenset[str]
+    access_to: frozenset[str]
+    default: frozenset[str]
+
+    def applies_to(self, agent: Agent) -> bool:
+        """Whether ``agent`` is among the agents this authorization names (WAC §4.3)."""
+        if self.origins and agent.origin not in self.origins:
+            return False
+        if FOAF_AGENT in self.classes:
+            return True
+        if agent.webid is None:
+            return False
+        return AUTHENTICATED in self.classes or agent.webid in self.agents
+
+
+def parse_acl(triples: Iterable[ox.Triple]) -> list[Authorization]:
+    """The authorizations in an ACL document's triples; anything else is ignored."""
+    props: dict[ox.NamedNode | ox.BlankNode, dict[str, set[str]]] = defaultdict(
+        lambda: defaultdict(set))
+    typed = set()
+    for s, p, o in triples:
+        if p.value == RDF_TYPE and o.value == ACL + "Authorization":
+            typed.add(s)
+        elif p.value in _FIELDS and isinstance(o, ox.NamedNode):
+            props[s][_FIELDS[p.value]].add(o.value)
+    out = []
+    for subject in typed:
+        f = props.get(subject, {})
+        modes = frozenset(MODE_IRIS[m] for m in f.get("modes", ()) if m in MODE_IRIS)
+        if Mode.WRITE in modes:
+            modes |= {Mode.APPEND}
+        out.append(Authorization(modes, *(frozenset(f.get(k, ())) for k in (
+            "agents", "classes", "groups", "origins", "access_to", "default"))))
+    return out
+
+
+def granted(auths: Iterable[Authorization], agent: Agent, url: str, inherited: bool) -> set[Mode]:
+    """Modes ``agent`` gets on ``url`` from one ACL document: through ``acl:accessTo`` on its
+    own ACL, or through ``acl:default`` of the container whose ACL is ``inherited``."""
+    modes: set[Mode] = set()
+    for auth in auths:
+        targets = auth.default if inherited else auth.access_to
+        if url in targets and auth.applies_to(agent):
+            modes |= auth.modes
+    return modes

@@ -1,0 +1,184 @@
+"""The ``commonpod`` command line: init, serve, pod create/delete, keys rotate.
+
+Every failure prints one clear line to stderr and exits non-zero; results that other tools
+read are printed as JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pod import settings as config
+from pod.errors import ConfigError
+from pod.resources.paths import check_pod_name
+from pod.resources.provision import create_pod
+from pod.runtime import open_runtime, rotate_keys
+from pod.settings import Settings
+from pod.store import keys
+from pod.store.directory import PodExists
+
+EXIT_USAGE, EXIT_FAILED = 2, 1
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked; the message says why."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return config.load({name: getattr(args, name, None)
+                        for name in ("data_dir", "base_url", "host", "port")})
+
+
+def initialise(settings: Settings) -> None:
+    """Create a data directory: settings, a fresh master key (0600) and an empty store."""
+    d = settings.data_dir
+    if d.exists() and any((d / f).exists() for f in (
+            config.SETTINGS_FILE, config.MASTER_KEY_FILE, config.DATABASE_FILE)):
+        raise CommandError(f"{d} already holds a Commonpod data directory; not overwriting it")
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config.write_file(settings)
+    keys.write_key_file(settings.master_key_path, keys.new_master_key())
+
+    async def make_store() -> None:
+        rt = await open_runtime(settings, create=True)
+        await rt.close()
+
+    asyncio.run(make_store())
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    initialise(settings)
+    print(json.dumps({"data_dir": str(settings.data_dir), "base_url": settings.base_url}))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pod.app import create_app
+
+    settings = _settings(args)
+    if not settings.master_key_path.exists() and not settings.database_path.exists():
+        initialise(settings)
+        print(f"commonpod: initialised a new data directory at {settings.data_dir}",
+              file=sys.stderr)
+
+    async def check() -> None:  # refuse to start before binding the port
+        rt = await open_runtime(settings)
+        await rt.close()
+
+    asyncio.run(check())
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level, server_header=False, access_log=False)
+    return 0
+
+
+def cmd_pod_create(args: argparse.Namespace) -> int:
+    try:
+        name = check_pod_name(args.name)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    settings = _settings(args)
+    if args.public_write:
+        print(f"commonpod: WARNING: pod {name!r} is PUBLICLY WRITABLE: anyone can read, change "
+              "and delete everything in it. Use this for benchmarks and tests only.",
+              file=sys.stderr)
+
+    async def run() -> dict[str, str]:
+        rt = await open_runtime(settings)
+        try:
+            made = await create_pod(rt.pods, rt.resources, name, public_write=args.public_write)
+        except PodExists:
+            raise CommandError(f"a pod named {name!r} already exists") from None
+        finally:
+            await rt.close()
+        return {"pod": made.pod, "webid": made.webid}
+
+    print(json.dumps(asyncio.run(run())))
+    return 0
+
+
+def cmd_pod_delete(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def run() -> bool:
+        rt = await open_runtime(settings)
+        try:
+            return await rt.pods.destroy(args.name)
+        finally:
+            await rt.close()
+
+    if not asyncio.run(run()):
+        raise CommandError(f"there is no pod named {args.name!r}")
+    print(json.dumps({"deleted": args.name}))
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    count = asyncio.run(rotate_keys(settings))
+    print(json.dumps({"rotated": True, "pods": count}))
+    return 0
+
+
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="data directory (env COMMONPOD_DATA_DIR)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="commonpod", description=__doc__.splitlines()[0])
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, fn: Callable[[argparse.Namespace], int], help: str,
+                into: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
+        p = into.add_parser(name, help=help, description=help)
+        p.set_defaults(fn=fn)
+        _data_dir(p)
+        return p
+
+    p = command("init", cmd_init, "create a data directory with a new master key")
+    p.add_argument("--base-url", help="public URL of the server, e.g. https://pod.example/")
+    p = command("serve", cmd_serve, "run the server (initialising the data directory if new)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    p.add_argument("--base-url", help="public URL of the server")
+
+    pods = sub.add_parser("pod", help="create or delete pods").add_subparsers(
+        dest="pod_command", required=True, metavar="ACTION")
+    p = command("create", cmd_pod_create, "create a pod with a WebID profile", pods)
+    p.add_argument("name")
+    p.add_argument("--public-write", action="store_true",
+                   help="give EVERYONE full access (benchmarks and conformance runs only)")
+    p = command("delete", cmd_pod_delete, "delete a pod, destroying its key first", pods)
+    p.add_argument("name")
+
+    key_cmds = sub.add_parser("keys", help="manage the master key").add_subparsers(
+        dest="keys_command", required=True, metavar="ACTION")
+    command("rotate", cmd_keys_rotate, "replace the master key, rewrapping pod keys", key_cmds)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ConfigError, CommandError) as exc:
+        print(f"commonpod: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"commonpod: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(os.sys.argv[1:]))

@@ -1,0 +1,82 @@
+"""Response headers Solid clients read (Solid Protocol §4–§8): Link, Allow, Accept-*, CORS."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+from pod.resources import rdf
+from pod.resources.paths import Target
+from pod.resources.records import BINARY, CONTAINER, Resource
+
+LDP = "http://www.w3.org/ns/ldp#"
+STORAGE_DESCRIPTION = "http://www.w3.org/ns/solid/terms#storageDescription"
+ACCEPT_PATCH = "text/n3, application/sparql-update"
+ACCEPT_RDF = ", ".join(rdf.RDF_TYPES)
+USER_CONTENT_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+EXPOSE = ("Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Location, Content-Type, ETag, "
+          "Last-Modified, Link, Location, Updates-Via, WAC-Allow, WWW-Authenticate, Vary")
+
+
+def allow(target: Target) -> str:
+    if target.is_root:
+        return "OPTIONS, HEAD, GET, POST, PUT, PATCH"
+    if target.is_container:
+        return "OPTIONS, HEAD, GET, POST, PUT, PATCH, DELETE"
+    return "OPTIONS, HEAD, GET, PUT, PATCH, DELETE"
+
+
+def links(url: str, target: Target, res: Resource | None, base_url: str,
+          owner: str | None) -> str:
+    """The ``Link`` header: types, ``acl``, ``describedby`` and the storage description."""
+    types = [LDP + "Resource"]
+    if target.is_container:
+        types += [LDP + "Container", LDP + "BasicContainer"]
+    elif res is not None:
+        types.append(LDP + ("NonRDFSource" if res.kind == BINARY else "RDFSource"))
+    if target.is_root:
+        types.append("http://www.w3.org/ns/pim/space#Storage")
+    out = [f'<{t}>; rel="type"' for t in types]
+    if not target.aux:
+        out += [f'<{url}.acl>; rel="acl"', f'<{url}.meta>; rel="describedby"']
+    out.append(f'<{base_url}.well-known/solid>; rel="{STORAGE_DESCRIPTION}"')
+    if target.is_root and owner:
+        out.append(f'<{owner}>; rel="http://www.w3.org/ns/solid/terms#owner"')
+    return ", ".join(out)
+
+
+def resource_headers(url: str, target: Target, res: Resource | None, base_url: str,
+                     owner: str | None) -> dict[str, str]:
+    """Headers every response about ``target`` carries."""
+    headers = {
+        "Link": links(url, target, res, base_url, owner),
+        "Allow": allow(target),
+        "Accept-Patch": ACCEPT_PATCH,
+        "Accept-Put": ACCEPT_RDF + ", */*" if not target.is_container else ACCEPT_RDF,
+        "Vary": "Accept, Authorization, Origin",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": USER_CONTENT_CSP,
+    }
+    if target.is_container:
+        headers["Accept-Post"] = "*/*"
+    if res is not None:
+        headers["ETag"] = res.etag
+        headers["Last-Modified"] = formatdate(res.modified, usegmt=True)
+    return headers
+
+
+def cors(origin: str | None, request_headers: str | None = None,
+         preflight: bool = False) -> dict[str, str]:
+    """CORS as Solid asks (Solid Protocol §8.1): echo the origin, never deny through CORS."""
+    if not origin:
+        return {}
+    out = {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true",
+           "Access-Control-Expose-Headers": EXPOSE}
+    if preflight:
+        out["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
+        out["Access-Control-Allow-Headers"] = request_headers or (
+            "Accept, Authorization, Content-Type, DPoP, If-Match, If-None-Match, Link, Slug")
+        out["Access-Control-Max-Age"] = "600"
+    return out
+
+
+__all__ = ["CONTAINER", "allow", "cors", "links", "resource_headers"]

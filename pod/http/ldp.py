@@ -1,0 +1,196 @@
+"""The LDP edge: one ASGI endpoint for every pod resource (Solid Protocol 0.11 §4–§5).
+
+It parses the request — target, headers, body — and runs the one-way flow: authenticate →
+required modes → access decision → resource service → response. No policy lives here.
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+from jinja2 import Environment
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from auth.authenticate import authenticate
+from pod import problems
+from pod.access.agent import Agent
+from pod.access.modes import required
+from pod.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+     PayloadTooLarge,
+    PodError,
+    UnsupportedMediaType,
+)
+from pod.http import headers as h
+from pod.http.negotiation import choose, media_type
+from pod.resources import rdf
+from pod.resources.conditions import Conditions
+from pod.resources.patch import ParsedPatch, parse_n3_patch, parse_sparql_update
+from pod.resources.paths import Target, parse_target
+from pod.resources.records import BINARY, RDF, Resource
+from pod.resources.service import load
+from pod.runtime import Runtime
+from pod.store.sealed import PodKeys
+
+CONTAINER_LINKS = ("<http://www.w3.org/ns/ldp#BasicContainer>", "<http://www.w3.org/ns/ldp#Container>")
+PATCH_PARSERS = {"text/n3": parse_n3_patch, "application/sparql-update": parse_sparql_update}
+
+
+class LdpEndpoint:
+    """ASGI app serving ``/{pod}/{path}``."""
+
+    def __init__(self, runtime: Runtime, templates: Environment):
+        self.rt = runtime
+        self.templates = templates
+        self.base = runtime.settings.base_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        origin = request.headers.get("origin")
+        try:
+            response = await self.handle(request, origin)
+        except ClientDisconnect:
+            return  # nothing was written; nobody is listening for an answer
+        except PodError as exc:
+            response = problems.render(exc, request.headers.get("accept"), self.templates)
+        except Exception as exc:
+            response = problems.unexpected(exc, request.headers.get("accept"), self.templates)
+        response.headers.update(h.cors(origin))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request, origin: str | None) -> Response:
+        raw = request.scope.get("raw_path") or request.scope["path"].encode()
+        target = parse_target(raw.decode("latin-1").split("?", 1)[0])
+        method = request.method
+        if method == "OPTIONS":
+            return self._options(request, target, origin)
+        keys = await self.rt.pods.find(target.pod)
+        if keys is None:
+            raise NotFound(f"there is no pod named {target.pod!r} on this server")
+        agent = await authenticate(request.headers.get("authorization"), origin)
+        conditions = Conditions.from_headers(request.headers.get("if-match"),
+                                             request.headers.get("if-none-match"))
+        if method in ("GET", "HEAD"):
+            return await self._get(request, keys, target, agent, conditions)
+        if method == "PUT":
+            return await self._put(request, keys, target, agent, conditions)
+        if method == "POST":
+            return await self._post(request, keys, target, agent)
+        if method == "PATCH":
+            return await self._patch(request, keys, target, agent, conditions)
+        if method == "DELETE":
+            await self._authorize(keys, target, agent, method)
+            await self.rt.resources.delete(keys, target, conditions)
+            return Response(status_code=204)
+        raise MethodNotAllowed(f"{method} is not supported", headers={"Allow": h.allow(target)})
+
+    # --- steps -----------------------------------------------------------------------------
+
+    async def _authorize(self, keys: PodKeys, target: Target, agent: Agent, method: str,
+                         patch: ParsedPatch | None = None) -> None:
+        async with self.rt.resources.store.read(keys) as reader:
+            exists = method not in ("PUT", "PATCH") or await reader.get(target.path) is not None
+            needs = required(method, target, exists,
+                             patch_reads=bool(patch and patch.reads),
+                             patch_deletes=bool(patch is None or patch.deletes))
+            await self.rt.access.check(reader, keys, target, agent, needs)
+
+    async def _body(self, request: Request) -> bytes:
+        """The whole body, within the size limit; a disconnect raises before any write."""
+        limit = self.rt.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"the body exceeds this server's limit of {limit} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the body exceeds this server's limit of {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _headers(self, target: Target, res: Resource | None) -> dict[str, str]:
+        owner = self.rt.access.owner(target.pod) if target.is_root else None
+        return h.resource_headers(self.rt.resources.url(target), target, res, self.base, owner)
+
+    # --- methods ---------------------------------------------------------------------------
+
+    def _options(self, request: Request, target: Target, origin: str | None) -> Response:
+        headers = self._headers(target, None)
+        headers.update(h.cors(origin, request.headers.get("access-control-request-headers"),
+                              preflight=True))
+        return Response(status_code=204, headers=headers)
+
+    async def _get(self, request: Request, keys: PodKeys, target: Target, agent: Agent,
+                   conditions: Conditions) -> Response:
+        async with self.rt.resources.store.read(keys) as reader:
+            needs = required("GET", target, True)
+            await self.rt.access.check(reader, keys, target, agent, needs)
+            res = await load(reader, target.path)
+            if res is None:
+                raise NotFound()
+            headers = self._headers(target, res)
+            headers["WAC-Allow"] = await self.rt.access.wac_allow(reader, keys, target.subject,
+                                                                  agent)
+        conditions.check_read(res)
+        accept = request.headers.get("accept")
+        if res.kind == BINARY:
+            choose(accept, [res.content_type])
+            body, ctype = res.body, res.content_type
+        else:
+            ctype = choose(accept, rdf.RDF_TYPES)
+            if ctype == rdf.TURTLE and res.kind == RDF:
+                body = res.body
+            else:
+                body = rdf.serialize(self.rt.resources.triples(target, res), ctype)
+        headers["Content-Type"] = ctype
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
+            return Response(status_code=200, headers=headers)
+        return Response(body, status_code=200, headers=headers)
+
+    async def _put(self, request: Request, keys: PodKeys, target: Target, agent: Agent,
+                   conditions: Conditions) -> Response:
+        await self._authorize(keys, target, agent, "PUT")
+        body = await self._body(request)
+        created, res = await self.rt.resources.put(
+            keys, target, body, media_type(request.headers.get("content-type")), conditions)
+        return self._written(target, res, created)
+
+    async def _post(self, request: Request, keys: PodKeys, target: Target,
+                    agent: Agent) -> Response:
+        await self._authorize(keys, target, agent, "POST")
+        body = await self._body(request)
+        link = request.headers.get("link", "")
+        container = 'rel="type"' in link and any(c in link for c in CONTAINER_LINKS)
+        ctype = media_type(request.headers.get("content-type"))
+        if not ctype and (body or not container):
+            raise BadRequest("a Content-Type header is required")
+        child, res = await self.rt.resources.post(
+            keys, target, body, ctype, request.headers.get("slug"), container)
+        return self._written(child, res, True)
+
+    async def _patch(self, request: Request, keys: PodKeys, target: Target, agent: Agent,
+                     conditions: Conditions) -> Response:
+        ctype = media_type(request.headers.get("content-type"))
+        parser = PATCH_PARSERS.get(ctype or "")
+        if parser is None:
+            raise UnsupportedMediaType(f"PATCH takes {h.ACCEPT_PATCH}",
+                                       headers={"Accept-Patch": h.ACCEPT_PATCH})
+        body = await self._body(request)
+        patch = parser(body, self.rt.resources.url(target))
+        await self._authorize(keys, target, agent, "PATCH", patch)
+        created, res = await self.rt.resources.patch(keys, target, patch, conditions)
+        return self._written(target, res, created)
+
+    def _written(self, target: Target, res: Resource, created: bool) -> Response:
+        url = self.rt.resources.url(target)
+        headers = {"ETag": res.etag, "Last-Modified": formatdate(res.modified, usegmt=True)}
+        if created:
+            headers["Location"] = url
+            headers["Content-Location"] = url
+        return Response(status_code=201 if created else 204, headers=headers)

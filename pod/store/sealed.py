@@ -1,0 +1,99 @@
+"""Sealing: blind every key and encrypt every value before it reaches a backend.
+
+A pod's random key yields two subkeys: one blinds resource paths (keyed BLAKE2b, so equal
+paths find each other without the path ever being stored), one seals values with
+XChaCha20-Poly1305. The associated data binds pod id, blinded key and version, so a value
+moved to another row or pod, or replayed under another version, fails to open loudly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from nacl import utils
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+
+from pod.store.base import Backend, Reader, Transaction
+from pod.store.keys import aead_open, aead_seal, subkey
+
+VERSION_BYTES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A record after opening: the plaintext and the version that names it (its ETag)."""
+
+    data: bytes
+    version: bytes
+
+
+class PodKeys:
+    """One pod's id and the subkeys of its key."""
+
+    __slots__ = ("_index", "_seal", "pod_id")
+
+    def __init__(self, pod_id: bytes, key: bytes):
+        self.pod_id = pod_id
+        self._index = subkey(key, b"cp-index")
+        self._seal = subkey(key, b"cp-seal")
+
+    def blind(self, name: str) -> bytes:
+        return blake2b(name.encode(), digest_size=16, key=self._index, encoder=RawEncoder)
+
+    def seal(self, blind: bytes, version: bytes, data: bytes) -> bytes:
+        return aead_seal(self._seal, data, self.pod_id + blind + version)
+
+    def open(self, blind: bytes, version: bytes, sealed: bytes) -> bytes:
+        return aead_open(self._seal, sealed, self.pod_id + blind + version)
+
+
+class SealedReader:
+    """Reads of one pod by plaintext name; the backend sees blinded keys only."""
+
+    __slots__ = ("_keys", "_raw")
+
+    def __init__(self, raw: Reader, keys: PodKeys):
+        self._raw, self._keys = raw, keys
+
+    async def get(self, name: str) -> Opened | None:
+        blind = self._keys.blind(name)
+        record = await self._raw.get(blind)
+        if record is None:
+            return None
+        return Opened(self._keys.open(blind, record.version, record.value), record.version)
+
+
+class SealedTransaction(SealedReader):
+    """A write transaction of one pod; ``put`` returns the new version."""
+
+    __slots__ = ()
+    _raw: Transaction
+
+    async def put(self, name: str, data: bytes, expect: bytes | None = None) -> bytes:
+        blind = self._keys.blind(name)
+        version = utils.random(VERSION_BYTES)
+        await self._raw.put(blind, self._keys.seal(blind, version, data), version, expect)
+        return version
+
+    async def delete(self, name: str, expect: bytes | None = None) -> bool:
+        return await self._raw.delete(self._keys.blind(name), expect)
+
+
+class SealedStore:
+    """The backend seen through a pod's keys."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    @asynccontextmanager
+    async def read(self, keys: PodKeys) -> AsyncIterator[SealedReader]:
+        async with self.backend.read(keys.pod_id) as raw:
+            yield SealedReader(raw, keys)
+
+    @asynccontextmanager
+    async def write(self, keys: PodKeys) -> AsyncIterator[SealedTransaction]:
+        async with self.backend.write(keys.pod_id) as raw:
+            yield SealedTransaction(raw, keys)
