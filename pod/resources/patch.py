@@ -33,7 +33,9 @@ _TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _IDP = ox.NamedNode(SOLID + "InsertDeletePatch")
 _PATCH_TYPES = (_IDP, ox.NamedNode(SOLID + "Patch"))
 _PARTS = {ox.NamedNode(SOLID + k): k for k in ("inserts", "deletes", "where")}
-_DT = {k: ox.NamedNode(XSD + k) for k in ("boolean", "integer", "decimal", "double")}
+_MATCH_BUDGET = 250_000
+_NUMBERS = tuple((kind, ox.NamedNode(XSD + name)) for kind, name in (
+    (bool, "boolean"), (int, "integer"), (Decimal, "decimal"), (sfloat, "double")))
 
 
 class ParsedPatch:
@@ -42,15 +44,12 @@ class ParsedPatch:
     __slots__ = ("deletes", "reads")
 
     def __init__(self, reads: bool, deletes: bool) -> None:
-        self.reads = reads  # has a condition part: needs acl:Read
+        self.reads = reads  # conditions or deletions: needs acl:Read (Solid §5.3.1)
         self.deletes = deletes  # removes triples: needs acl:Write (else acl:Append)
 
     def apply(self, graph: set[ox.Triple]) -> set[ox.Triple]:
         """Return the patched graph; ``graph`` itself is left untouched."""
         raise NotImplementedError
-
-
-# --- N3 Patch -------------------------------------------------------------------------------
 
 
 class _Formula(Formula):
@@ -95,34 +94,22 @@ class _Sink(RDFSink):
 
     def _iri(self, value: Any) -> ox.NamedNode:
         iri = value[1] if isinstance(value, tuple) else str(value)
-        node = self._iris.get(iri)
-        if node is None:
+        if iri not in self._iris:
             try:
-                node = self._iris[iri] = ox.NamedNode(iri)
+                self._iris[iri] = ox.NamedNode(iri)
             except ValueError as e:
                 raise InvalidSyntax(f"invalid IRI <{iri}>: {e}") from None
-        return node
+        return self._iris[iri]
 
     def _term(self, f: _Formula, n: Any) -> Any:
         if isinstance(n, (ox.NamedNode, ox.BlankNode, ox.Literal, Variable, _Formula)):
             return n
-        if isinstance(n, bool):
-            return ox.Literal("true" if n else "false", datatype=_DT["boolean"])
-        if isinstance(n, int):
-            return ox.Literal(str(n), datatype=_DT["integer"])
-        if isinstance(n, Decimal):
-            return ox.Literal(str(n), datatype=_DT["decimal"])
-        if isinstance(n, sfloat):
-            return ox.Literal(str(n), datatype=_DT["double"])
+        for kind, datatype in _NUMBERS:  # bare N3 numbers and booleans
+            if isinstance(n, kind):
+                return ox.Literal(str(n).lower() if kind is bool else str(n), datatype=datatype)
         if isinstance(n, (str, tuple)):  # URIRef, or the parser's (SYMBOL, iri) pairs
             return f.existentials.get(n) or self._iri(n)
         raise Unprocessable(f"unsupported N3 construct in patch: {type(n).__name__}")
-
-
-def _position(text: str, i: int) -> tuple[int, int]:
-    """1-based line and column of character offset ``i``."""
-    i = len(text) if i < 0 else min(i, len(text))
-    return text.count("\n", 0, i) + 1, i - text.rfind("\n", 0, i)
 
 
 def _decode(body: bytes) -> str:
@@ -132,8 +119,13 @@ def _decode(body: bytes) -> str:
         raise InvalidSyntax(f"body is not UTF-8: {e.reason} at byte {e.start}") from None
 
 
-def _formula_patterns(f: object, part: str, bnodes_ok: bool) -> list[Pattern]:
-    """Check one ``solid:inserts|deletes|where`` formula (§5.3.1 constraints) and return it."""
+def _formula_patterns(values: list[Any], part: str) -> list[Pattern]:
+    """Check the ``solid:inserts|deletes|where`` formula (§5.3.1 constraints) and return it."""
+    if not values:
+        return []  # absent: the empty formula
+    if len(values) > 1:
+        raise Unprocessable(f"at most one solid:{part} allowed, found {len(values)}")
+    f, bnodes_ok = values[0], part == "inserts"
     if not isinstance(f, _Formula):
         raise Unprocessable(f"solid:{part} must be a formula {{ ... }}")
     for s, p, o in f.triples:
@@ -162,7 +154,8 @@ def parse_n3_patch(body: bytes, base_iri: str) -> ParsedPatch:
     except PodError:
         raise
     except BadSyntax as e:
-        line, column = _position(text, e._i)
+        i = len(text) if e._i < 0 else min(e._i, len(text))
+        line, column = text.count("\n", 0, i) + 1, i - text.rfind("\n", 0, i)
         raise InvalidSyntax(f"N3 syntax error at line {line}, column {column}: {e._why}",
                             line=line, column=column) from None
     except Exception as e:  # the N3 parser signals some malformed input by other exceptions
@@ -170,7 +163,7 @@ def parse_n3_patch(body: bytes, base_iri: str) -> ParsedPatch:
     assert sink.rootFormula is not None
     subjects: set[Any] = set()
     typed = False
-    parts: dict[str, list[Any]] = {"inserts": [], "deletes": [], "where": []}
+    parts: dict[str, list[Any]] = {"where": [], "deletes": [], "inserts": []}
     for s, p, o in sink.rootFormula.triples:
         if p == _TYPE and o in _PATCH_TYPES:
             subjects.add(s)
@@ -182,12 +175,7 @@ def parse_n3_patch(body: bytes, base_iri: str) -> ParsedPatch:
         raise Unprocessable(f"need exactly one patch resource, found {len(subjects)}")
     if not typed:
         raise Unprocessable("the patch resource must be typed solid:InsertDeletePatch")
-    for part, values in parts.items():
-        if len(values) > 1:
-            raise Unprocessable(f"at most one solid:{part} allowed, found {len(values)}")
-    where = _formula_patterns(parts["where"][0], "where", False) if parts["where"] else []
-    deletes = _formula_patterns(parts["deletes"][0], "deletes", False) if parts["deletes"] else []
-    inserts = _formula_patterns(parts["inserts"][0], "inserts", True) if parts["inserts"] else []
+    where, deletes, inserts = (_formula_patterns(values, part) for part, values in parts.items())
     unbound = (_variables(inserts) | _variables(deletes)) - _variables(where)
     if unbound:
         names = ", ".join(sorted("?" + v for v in unbound))
@@ -197,21 +185,19 @@ def parse_n3_patch(body: bytes, base_iri: str) -> ParsedPatch:
 
 def _ground(patterns: list[Pattern], bnodes_ok: bool) -> tuple[set[ox.Triple], list[Pattern]]:
     """Split templates into ready triples and ones needing variables or fresh blank nodes."""
-    ready: set[ox.Triple] = set()
-    todo: list[Pattern] = []
-    for t in patterns:
-        if any(isinstance(x, Variable) or (bnodes_ok and isinstance(x, ox.BlankNode)) for x in t):
-            todo.append(t)
-        else:
-            ready.add(ox.Triple(*t))
-    return ready, todo
+    kinds = (Variable, ox.BlankNode) if bnodes_ok else Variable
+
+    def open_(t: Pattern) -> bool:
+        return any(isinstance(x, kinds) for x in t)
+
+    return {ox.Triple(*t) for t in patterns if not open_(t)}, [t for t in patterns if open_(t)]
 
 
 class _N3Patch(ParsedPatch):
     __slots__ = ("_del_ready", "_del_todo", "_ins_ready", "_ins_todo", "_where")
 
     def __init__(self, where: list[Pattern], deletes: list[Pattern], inserts: list[Pattern]):
-        super().__init__(reads=bool(where), deletes=bool(deletes))
+        super().__init__(reads=bool(where or deletes), deletes=bool(deletes))
         # ground patterns first: they are cheap membership tests that prune early
         self._where = sorted(where, key=lambda t: sum(isinstance(x, Variable) for x in t))
         self._del_ready, self._del_todo = _ground(deletes, False)
@@ -229,10 +215,7 @@ class _N3Patch(ParsedPatch):
             if t not in graph:
                 raise Conflict(f"triple to delete is not in the resource: {t}")
         inserts = self._ins_ready | _instantiate(self._ins_todo, binding, {})
-        out = set(graph)
-        out -= deletes
-        out |= inserts
-        return out
+        return (graph - deletes) | inserts
 
 
 def _instantiate(patterns: list[Pattern], binding: Binding,
@@ -257,6 +240,7 @@ def _instantiate(patterns: list[Pattern], binding: Binding,
 def _match(patterns: list[Pattern], graph: set[ox.Triple], limit: int = 2) -> list[Binding]:
     """Basic graph pattern matching by backtracking; stops after ``limit`` solutions."""
     found: list[Binding] = []
+    budget = [_MATCH_BUDGET]  # triples examined: bounds adversarial cross-product patterns
     index: dict[Term, list[ox.Triple]] = {}
 
     def candidates(p: Node) -> Any:
@@ -279,6 +263,9 @@ def _match(patterns: list[Pattern], graph: set[ox.Triple], limit: int = 2) -> li
                 return False
             return hit and walk(i + 1, b)
         for t in candidates(p):
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise Unprocessable("the solid:where formula is too costly to evaluate")
             nb = b
             for pat, val in ((s, t.subject), (p, t.predicate), (o, t.object)):
                 if isinstance(pat, Variable):
@@ -297,8 +284,6 @@ def _match(patterns: list[Pattern], graph: set[ox.Triple], limit: int = 2) -> li
     walk(0, {})
     return found
 
-
-# --- SPARQL Update --------------------------------------------------------------------------
 
 _ALLOWED_OPS = {"InsertData", "DeleteData", "DeleteWhere", "Modify"}
 _FORBIDDEN = {"GraphGraphPattern": "GRAPH", "QuadsNotTriples": "GRAPH",

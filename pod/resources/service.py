@@ -218,7 +218,7 @@ class ResourceService:
                 raise Conflict(f"{parent_path} is not a container")
             name = child_path[len(parent_path):]
             if name in parent.children:
-                return
+                continue
             parent.children.append(name)
             parent.modified = time.time()
             await tx.put(parent_path, parent.encode())

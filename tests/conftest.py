@@ -1,0 +1,125 @@
+"""Shared fixtures: real server processes on free loopback ports, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args: str, data_dir: Path | None = None, check: bool = True,
+        input: str | None = None, env: dict[str, str] | None = None,
+        ) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m pod ARGS`` (the ``commonpod`` command) and return the result."""
+    argv = [sys.executable, "-m", "pod", *args]
+    if data_dir is not None:
+        argv += ["--data-dir", str(data_dir)]
+    done = subprocess.run(argv, capture_output=True, text=True, input=input, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=60, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"commonpod {' '.join(args)} failed:\n{done.stderr}")
+    return done
+
+
+@dataclass
+class Server:
+    """A ``commonpod serve`` process."""
+
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 20.0) -> Server:
+        log = (self.data_dir.parent / f"server-{self.port}.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pod", "serve", "--data-dir", str(self.data_dir),
+             "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}: "
+                                     f"{self.log()}")
+            try:
+                httpx.get(self.base + ".well-known/solid", timeout=1)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError("server did not start")
+
+    def log(self) -> str:
+        return (self.data_dir.parent / f"server-{self.port}.log").read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def create_pod(self, name: str, *flags: str) -> dict[str, str]:
+        return json.loads(cli("pod", "create", name, *flags, data_dir=self.data_dir).stdout)
+
+
+def new_server(tmp: Path) -> Server:
+    """An initialised (not started) server in ``tmp``."""
+    port = free_port()
+    data = tmp / "data"
+    cli("init", "--base-url", f"http://127.0.0.1:{port}/", data_dir=data)
+    return Server(data, port)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One live server for the session, with pods ``alice`` (private) and ``pub``
+    (publicly writable)."""
+    srv = new_server(tmp_path_factory.mktemp("server"))
+    srv.create_pod("alice")
+    srv.create_pod("pub", "--public-write")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A server of its own for a test that restarts, kills or inspects it."""
+    srv = new_server(tmp_path)
+    yield srv
+    srv.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def http(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def pub(server: Server) -> str:
+    """A fresh, empty container path in the public pod, unique to the test."""
+    return f"/pub/t-{uuid.uuid4().hex[:10]}/"

@@ -1,0 +1,106 @@
+"""The database alone reveals nothing: no names, paths, triples, literals or content types,
+and deleting a pod shreds its key first."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pod.errors import IntegrityError
+from pod.runtime import open_runtime
+from pod.settings import load as load_settings
+from pod.store.sealed import PodKeys
+
+from tests.conftest import Server, cli
+
+SECRETS = {
+    "pod name": b"zebrapodxq",
+    "container": b"quokkafolder",
+    "document name": b"narwhalnotes",
+    "literal": b"Ultramarine pangolin recipe 8127",
+    "predicate": b"http://example.org/vocab#flamingoScore",
+    "binary content": b"\x89PNG-axolotl-bytes-4411",
+    "content type": b"application/x-ocelot",
+    "rdf content type": b"text/turtle",
+}
+
+
+def _database_bytes(data_dir: Path) -> bytes:
+    files = [p for p in data_dir.iterdir() if p.name.startswith("commonpod.db")]
+    assert any(p.name.endswith("-wal") for p in files), "expected a WAL file to scan too"
+    return b"".join(p.read_bytes() for p in files)
+
+
+def _variants(secret: bytes) -> list[bytes]:
+    text = secret.decode("latin-1")
+    return [secret, text.encode("utf-16-le"), text.encode("utf-16-be")]
+
+
+def test_database_files_hold_no_plaintext(fresh_server: Server) -> None:
+    srv = fresh_server
+    srv.create_pod("zebrapodxq", "--public-write")
+    srv.start()
+    base = srv.base + "zebrapodxq/quokkafolder/"
+    with httpx.Client(timeout=10) as c:
+        body = (f'<#it> <{SECRETS["predicate"].decode()}> '
+                f'"{SECRETS["literal"].decode()}" .').encode()
+        assert c.put(base + "narwhalnotes.ttl", content=body,
+                     headers={"Content-Type": "text/turtle"}).status_code == 201
+        assert c.put(base + "pic", content=SECRETS["binary content"],
+                     headers={"Content-Type": "application/x-ocelot"}).status_code == 201
+        assert SECRETS["literal"] in c.get(base + "narwhalnotes.ttl").content
+    # the live WAL is scanned as it is, before any checkpoint
+    blob = _database_bytes(srv.data_dir)
+    for label, secret in SECRETS.items():
+        for variant in _variants(secret):
+            assert variant not in blob, f"{label} found in plaintext in the database"
+    srv.stop(signal.SIGKILL)
+    blob = _database_bytes(srv.data_dir)
+    assert SECRETS["literal"] not in blob and SECRETS["pod name"] not in blob
+
+
+def test_deleted_pod_rows_cannot_be_opened_even_with_master_key(fresh_server: Server) -> None:
+    srv = fresh_server
+    srv.create_pod("shredme", "--public-write")
+    srv.start()
+    url = srv.base + "shredme/doc.ttl"
+    assert httpx.put(url, content=b'<#a> <http://ex.org/p> "gone soon" .',
+                     headers={"Content-Type": "text/turtle"}).status_code == 201
+    srv.stop()
+    db = srv.data_dir / "commonpod.db"
+    with sqlite3.connect(db) as conn:
+        (pod_id,) = conn.execute("SELECT pod_id FROM pods").fetchone()
+        rows = conn.execute("SELECT pod_id, key, version, value FROM records WHERE pod_id = ?",
+                            (pod_id,)).fetchall()
+    assert rows
+    cli("pod", "delete", "shredme", data_dir=srv.data_dir)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM pods").fetchone() == (0,)
+        # rows left behind (say, by a crash between the key's deletion and the rows')
+        conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?)", rows)
+    # a new pod of the same name gets a new key: the old rows stay unreadable
+    srv.create_pod("shredme", "--public-write")
+    srv.start()
+    assert httpx.get(url).status_code == 404
+    srv.stop()
+    # even the operator, holding the master key, has no key that opens the orphaned rows
+    candidates = asyncio.run(_every_key_the_operator_has(srv.data_dir))
+    for _, key, version, value in rows:
+        for candidate in candidates:
+            with pytest.raises(IntegrityError):
+                PodKeys(pod_id, candidate).open(key, version, value)
+
+
+async def _every_key_the_operator_has(data_dir: Path) -> list[bytes]:
+    settings = load_settings({"data_dir": data_dir})
+    rt = await open_runtime(settings)
+    try:
+        pod_keys = [rt.keyring.unwrap_pod_key(row) async for row in rt.backend.pods()]
+    finally:
+        await rt.close()
+    return [rt.keyring.master, rt.keyring.server, *pod_keys]
