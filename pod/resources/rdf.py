@@ -69,5 +69,17 @@ def serialize(triples: Iterable[ox.Triple], media_type: str) -> bytes:
     """Serialise ``triples`` as ``media_type`` (Turtle gets the usual prefixes)."""
     fmt = FORMATS[media_type]
     if fmt is ox.RdfFormat.TURTLE:
-        return ox.serialize(triples, format=fmt, prefixes=PREFIXES)
+        triples = list(triples)
+        return ox.serialize(triples, format=fmt, prefixes=_used_prefixes(triples))
     return ox.serialize(triples, format=fmt)
+
+
+def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
+    """The prefixes of :data:`PREFIXES` that name a predicate or class in ``triples``."""
+    names = {t.predicate.value for t in triples}
+    names.update(t.object.value for t in triples if t.predicate.value == _RDF_TYPE)
+    spaces = {n[: max(n.rfind("#"), n.rfind("/")) + 1] for n in names}
+    return {p: ns for p, ns in PREFIXES.items() if ns in spaces}
+
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
