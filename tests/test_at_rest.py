@@ -15,7 +15,6 @@ from pod.errors import IntegrityError
 from pod.runtime import open_runtime
 from pod.settings import load as load_settings
 from pod.store.sealed import PodKeys
-
 from tests.conftest import Server, cli
 
 SECRETS = {

@@ -1,0 +1,71 @@
+"""The command line: spellings other tools script, clear errors, non-zero exits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pod.settings import Settings
+from tests.conftest import ROOT, Server, cli, free_port
+
+
+@pytest.mark.parametrize("name", ["Alice", "-x", "a_b", ".well-known", "static", "x" * 64, ""])
+def test_pod_create_rejects_invalid_names(server: Server, name: str) -> None:
+    done = cli("pod", "create", name, data_dir=server.data_dir, check=False)
+    assert done.returncode != 0
+    assert "error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_pod_create_refuses_a_duplicate(server: Server) -> None:
+    done = cli("pod", "create", "alice", data_dir=server.data_dir, check=False)
+    assert done.returncode != 0 and "already exists" in done.stderr
+
+
+def test_pod_create_works_while_the_server_runs(server: Server) -> None:
+    made = json.loads(cli("pod", "create", "carol", data_dir=server.data_dir).stdout)
+    assert made == {"pod": server.base + "carol/",
+                    "webid": server.base + "carol/profile/card#me"}
+    card = httpx.get(made["webid"].split("#")[0])
+    assert card.status_code == 200
+    assert httpx.get(made["pod"]).status_code == 401  # private by default
+
+
+def test_commands_on_a_missing_data_directory_fail_clearly(tmp_path: Path) -> None:
+    for args in (("pod", "create", "bob"), ("keys", "rotate"), ("pod", "delete", "bob")):
+        done = cli(*args, data_dir=tmp_path / "none", check=False)
+        assert done.returncode != 0 and "commonpod init" in done.stderr
+
+
+def test_environment_variables_configure_serve(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "env-data"
+    srv = Server(data, port)
+    env = {"COMMONPOD_BASE_URL": "https://pods.example/", "COMMONPOD_DATA_DIR": str(data)}
+    cli("init", env=env)
+    assert (data / "settings.toml").exists()
+    done = cli("pod", "create", "dora", env=env)
+    assert json.loads(done.stdout)["pod"] == "https://pods.example/dora/"
+    bad = cli("serve", "--port", str(port), data_dir=data, check=False,
+              env={"COMMONPOD_DURABILITY": "sometimes"})
+    assert bad.returncode != 0 and "durability" in bad.stderr
+    del srv
+
+
+def test_help_lists_every_command() -> None:
+    out = cli("--help").stdout
+    for command in ("init", "serve", "pod", "keys"):
+        assert command in out
+
+
+def test_readme_documents_every_setting_and_ci_runs_its_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for f in fields(Settings):
+        assert f"`{f.name}`" in readme, f"setting {f.name} is not in the README"
+        assert f"COMMONPOD_{f.name.upper()}" in readme
+    test_command = "pip install -q -e '.[test]' && python -m pytest -q"
+    assert test_command in readme
+    assert test_command in (ROOT / ".ci" / "run").read_text()
