@@ -31,7 +31,7 @@ from pod.resources import rdf
 from pod.resources.conditions import Conditions
 from pod.resources.patch import ParsedPatch, parse_n3_patch, parse_sparql_update
 from pod.resources.paths import Target, parse_target
-from pod.resources.records import BINARY, RDF, Resource
+from pod.resources.records import BINARY, Resource
 from pod.resources.service import load
 from pod.runtime import Runtime
 from pod.store.sealed import PodKeys
@@ -143,8 +143,8 @@ class LdpEndpoint:
             body, ctype = res.body, res.content_type
         else:
             ctype = choose(accept, rdf.RDF_TYPES)
-            if ctype == rdf.TURTLE and res.kind == RDF:
-                body = res.body
+            if ctype == rdf.TURTLE:
+                body = self.rt.resources.turtle(target, res)
             else:
                 body = rdf.serialize(self.rt.resources.triples(target, res), ctype)
         headers["Content-Type"] = ctype

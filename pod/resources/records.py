@@ -29,13 +29,16 @@ class Resource:
         return '"' + self.version.hex() + '"'
 
     def encode(self) -> bytes:
-        header: dict[str, object] = {"k": self.kind, "t": self.content_type, "m": self.modified}
-        if self.kind == CONTAINER:
-            header["c"] = self.children
-        return json.dumps(header, separators=(",", ":")).encode() + b"\n" + self.body
+        """``header-json \\n member-names body``; names are canonical segments, never holding
+        a newline, so they are joined by one (several times faster than a JSON list)."""
+        names = "\n".join(self.children).encode()
+        header = {"k": self.kind, "t": self.content_type, "m": self.modified, "n": len(names)}
+        return json.dumps(header, separators=(",", ":")).encode() + b"\n" + names + self.body
 
     @classmethod
     def decode(cls, data: bytes, version: bytes) -> Resource:
-        head, _, body = data.partition(b"\n")
+        head, _, rest = data.partition(b"\n")
         h = json.loads(head)
-        return cls(h["k"], h["t"], h["m"], body, h.get("c", []), version)
+        n = h["n"]
+        children = rest[:n].decode().split("\n") if n else []
+        return cls(h["k"], h["t"], h["m"], rest[n:], children, version)

@@ -68,6 +68,22 @@ class ResourceService:
         out.extend(ox.Triple(node, CONTAINS, ox.NamedNode(base + c)) for c in res.children)
         return out
 
+    def turtle(self, target: Target, res: Resource) -> bytes:
+        """The Turtle representation, without re-parsing: RDF bodies are stored as Turtle, and
+        a container's managed triples are written directly (member names are canonical
+        segments, always valid inside an IRI)."""
+        if res.kind != CONTAINER:
+            return res.body
+        url = self.url(target)
+        types = "ldp:Container, ldp:BasicContainer, ldp:Resource"
+        if target.is_root:
+            types += ", <http://www.w3.org/ns/pim/space#Storage>"
+        members = ""
+        if res.children:
+            members = ";\n  ldp:contains " + ",\n    ".join(f"<{url}{c}>" for c in res.children)
+        head = f"@prefix ldp: <{LDP}>.\n<{url}> a {types}{members}.\n"
+        return head.encode() + res.body
+
     def triples(self, target: Target, res: Resource) -> list[ox.Triple]:
         """All triples of an RDF resource or container."""
         own = rdf.parse(res.body, rdf.TURTLE, self.url(target)) if res.body else []
@@ -104,7 +120,9 @@ class ResourceService:
             name = await self._free_name(tx, target, slug, container)
             child = target.with_path(target.path + name)
             res = self._represent(child, body, media_type, None)
-            return child, await self._store(tx, child, res, None)
+            await self._link(tx, child, {target.path: parent})
+            res.version = await tx.put(child.path, res.encode())
+            return child, res
 
     async def patch(
         self, keys: PodKeys, target: Target, patch: ParsedPatch, cond: Conditions
@@ -204,11 +222,15 @@ class ResourceService:
         res.version = await tx.put(target.path, res.encode())
         return res
 
-    async def _link(self, tx: SealedTransaction, target: Target) -> None:
-        """Add ``target`` to its parent, creating missing intermediate containers."""
+    async def _link(self, tx: SealedTransaction, target: Target,
+                    known: dict[str, Resource] | None = None) -> None:
+        """Add ``target`` to its parent, creating missing intermediate containers; ``known``
+        holds containers the caller has loaded in this transaction already."""
         chain = [*target.ancestors(), target.path]
+        if known:
+            chain = chain[chain.index(next(iter(known))):]
         for parent_path, child_path in itertools.pairwise(chain):
-            parent = await load(tx, parent_path)
+            parent = (known or {}).get(parent_path) or await load(tx, parent_path)
             if parent is None:
                 twin = target.with_path(parent_path).twin
                 if await tx.get(twin) is not None:

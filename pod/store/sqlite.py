@@ -2,6 +2,12 @@
 
 SQLite calls are microseconds, so they run on the event loop without a thread hop; a write
 transaction holds an ``asyncio.Lock`` so writes of concurrent requests never interleave.
+
+Group commit: each request's transaction is a savepoint inside a batch; the batch commits
+(with its fsync, in a worker thread so the event loop keeps serving) as soon as no writer is
+queued, and ``write`` returns only once the batch holding it is durable. Under concurrency one
+fsync covers many requests; a failing request rolls back its savepoint alone.
+
 Durability follows ``synchronous``: ``FULL`` (the default) survives power loss, ``NORMAL``
 survives a process crash. Several processes (the server and the CLI) may share one file.
 """
@@ -89,6 +95,7 @@ class SQLiteBackend:
         self._writer.executescript(SCHEMA)
         self._reader = _connect(path, synchronous)
         self._lock = asyncio.Lock()
+        self._batch: asyncio.Future[None] | None = None  # open batch, resolved at its commit
 
     @asynccontextmanager
     async def read(self, pod: bytes) -> AsyncIterator[_Reader]:
@@ -96,7 +103,9 @@ class SQLiteBackend:
 
     @asynccontextmanager
     async def _begin(self) -> AsyncIterator[sqlite3.Connection]:
+        """A transaction of its own, committed before returning (administrative writes)."""
         async with self._lock:
+            await self._commit_batch()
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -108,8 +117,41 @@ class SQLiteBackend:
 
     @asynccontextmanager
     async def write(self, pod: bytes) -> AsyncIterator[_Transaction]:
-        async with self._begin() as conn:
-            yield _Transaction(conn, pod)
+        async with self._lock:
+            if self._batch is None:
+                self._writer.execute("BEGIN IMMEDIATE")
+                self._batch = asyncio.get_running_loop().create_future()
+                asyncio.get_running_loop().create_task(self._flush())
+            batch = self._batch
+            self._writer.execute("SAVEPOINT request")
+            try:
+                yield _Transaction(self._writer, pod)
+            except BaseException:
+                self._writer.execute("ROLLBACK TO request")
+                self._writer.execute("RELEASE request")
+                raise
+            self._writer.execute("RELEASE request")
+        await asyncio.shield(batch)
+
+    async def _flush(self) -> None:
+        """Commit the open batch once the writers queued before this task have joined it."""
+        async with self._lock:
+            await self._commit_batch()
+
+    async def _commit_batch(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._writer.execute,
+                                                             "COMMIT")
+        except BaseException as exc:
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
+            batch.set_exception(StoreError(f"commit failed: {exc}"))
+            batch.exception()  # retrieved: each waiter re-raises it
+            raise
+        batch.set_result(None)
 
     async def create_pod(self, pod: PodRow, name_index: bytes) -> None:
         async with self._begin() as conn:
@@ -155,5 +197,7 @@ class SQLiteBackend:
                     raise StoreError("pod vanished during key rotation")
 
     async def close(self) -> None:
+        async with self._lock:
+            await self._commit_batch()
         self._reader.close()
         self._writer.close()
