@@ -18,9 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pod import problems
 from pod.errors import BadRequest, NotFound, PodError
-from pod.http import wellknown
+from pod.http import problems, wellknown
 from pod.http.headers import cors
 from pod.http.ldp import LdpEndpoint
 from pod.runtime import Runtime, open_runtime

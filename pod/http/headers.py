@@ -17,6 +17,11 @@ EXPOSE = ("Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Location, Conte
           "Last-Modified, Link, Location, Updates-Via, WAC-Allow, WWW-Authenticate, Vary")
 
 
+def storage_link(base_url: str) -> str:
+    """The storage-description link (Solid Protocol §4.1.2)."""
+    return f'<{base_url}.well-known/solid>; rel="{STORAGE_DESCRIPTION}"'
+
+
 def allow(target: Target) -> str:
     if target.is_root:
         return "OPTIONS, HEAD, GET, POST, PUT, PATCH"
@@ -38,7 +43,7 @@ def links(url: str, target: Target, res: Resource | None, base_url: str,
     out = [f'<{t}>; rel="type"' for t in types]
     if not target.aux:
         out += [f'<{url}.acl>; rel="acl"', f'<{url}.meta>; rel="describedby"']
-    out.append(f'<{base_url}.well-known/solid>; rel="{STORAGE_DESCRIPTION}"')
+    out.append(storage_link(base_url))
     if target.is_root and owner:
         out.append(f'<{owner}>; rel="http://www.w3.org/ns/solid/terms#owner"')
     return ", ".join(out)

@@ -7,6 +7,7 @@ required modes → access decision → resource service → response. No policy 
 from __future__ import annotations
 
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 from starlette.requests import ClientDisconnect, Request
@@ -14,18 +15,18 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from auth.authenticate import authenticate
-from pod import problems
 from pod.access.agent import Agent
 from pod.access.modes import required
 from pod.errors import (
     BadRequest,
     MethodNotAllowed,
     NotFound,
-     PayloadTooLarge,
+    PayloadTooLarge,
     PodError,
     UnsupportedMediaType,
 )
 from pod.http import headers as h
+from pod.http import problems
 from pod.http.negotiation import choose, media_type
 from pod.resources import rdf
 from pod.resources.conditions import Conditions
@@ -33,8 +34,10 @@ from pod.resources.patch import ParsedPatch, parse_n3_patch, parse_sparql_update
 from pod.resources.paths import Target, parse_target
 from pod.resources.records import BINARY, Resource
 from pod.resources.service import load
-from pod.runtime import Runtime
 from pod.store.sealed import PodKeys
+
+if TYPE_CHECKING:
+    from pod.runtime import Runtime
 
 CONTAINER_LINKS = ("<http://www.w3.org/ns/ldp#BasicContainer>", "<http://www.w3.org/ns/ldp#Container>")
 PATCH_PARSERS = {"text/n3": parse_n3_patch, "application/sparql-update": parse_sparql_update}
@@ -60,6 +63,8 @@ class LdpEndpoint:
         except Exception as exc:
             response = problems.unexpected(exc, request.headers.get("accept"), self.templates)
         response.headers.update(h.cors(origin))
+        if "link" not in response.headers:  # every response names the storage description
+            response.headers["Link"] = h.storage_link(self.base)
         await response(scope, receive, send)
 
     async def handle(self, request: Request, origin: str | None) -> Response:
