@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pod.errors import BadRequest, NotFound, PodError
+from pod.errors import BadRequest, PodError, error_for_status
 from pod.http import problems, wellknown
 from pod.http.headers import cors
 from pod.http.ldp import LdpEndpoint
@@ -80,9 +80,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        error = NotFound() if exc.status_code == 404 else PodError(str(exc.detail))
-        error.status = exc.status_code
-        return answer(request, error)
+        detail = "" if exc.status_code == 404 else str(exc.detail)
+        return answer(request, error_for_status(exc.status_code, detail, exc.headers))
 
     @api.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

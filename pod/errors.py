@@ -100,3 +100,17 @@ class VersionConflict(StoreError):
 
 class ConfigError(Exception):
     """Settings or keys are missing or wrong: the server refuses to start."""
+
+
+def error_for_status(status: int, detail: str = "", headers: dict[str, str] | None = None
+                     ) -> PodError:
+    """The :class:`PodError` subclass for an HTTP status (for errors raised by the framework)."""
+    pending: list[type[PodError]] = [PodError]
+    while pending:
+        cls = pending.pop()
+        if cls.status == status:
+            return cls(detail, headers=headers)
+        pending.extend(cls.__subclasses__())
+    error = PodError(detail, headers=headers)
+    error.status = status
+    return error

@@ -25,6 +25,8 @@ def storage_link(base_url: str) -> str:
 def allow(target: Target) -> str:
     if target.is_root:
         return "OPTIONS, HEAD, GET, POST, PUT, PATCH"
+    if target.path == "/.acl":
+        return "OPTIONS, HEAD, GET, PUT, PATCH"
     if target.is_container:
         return "OPTIONS, HEAD, GET, POST, PUT, PATCH, DELETE"
     return "OPTIONS, HEAD, GET, PUT, PATCH, DELETE"

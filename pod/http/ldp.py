@@ -69,7 +69,10 @@ class LdpEndpoint:
 
     async def handle(self, request: Request, origin: str | None) -> Response:
         raw = request.scope.get("raw_path") or request.scope["path"].encode()
-        target = parse_target(raw.decode("latin-1").split("?", 1)[0])
+        path = raw.decode("latin-1").split("?", 1)[0]
+        target = parse_target(path)
+        if target.is_root and not path.endswith("/"):
+            return Response(status_code=301, headers={"Location": self.rt.resources.url(target)})
         method = request.method
         if method == "OPTIONS":
             return self._options(request, target, origin)
@@ -144,7 +147,7 @@ class LdpEndpoint:
         conditions.check_read(res)
         accept = request.headers.get("accept")
         if res.kind == BINARY:
-            choose(accept, [res.content_type])
+            choose(accept, [media_type(res.content_type) or res.content_type])
             body, ctype = res.body, res.content_type
         else:
             ctype = choose(accept, rdf.RDF_TYPES)
@@ -163,7 +166,7 @@ class LdpEndpoint:
         await self._authorize(keys, target, agent, "PUT")
         body = await self._body(request)
         created, res = await self.rt.resources.put(
-            keys, target, body, media_type(request.headers.get("content-type")), conditions)
+            keys, target, body, request.headers.get("content-type"), conditions)
         return self._written(target, res, created)
 
     async def _post(self, request: Request, keys: PodKeys, target: Target,
@@ -172,7 +175,7 @@ class LdpEndpoint:
         body = await self._body(request)
         link = request.headers.get("link", "")
         container = 'rel="type"' in link and any(c in link for c in CONTAINER_LINKS)
-        ctype = media_type(request.headers.get("content-type"))
+        ctype = request.headers.get("content-type")
         if not ctype and (body or not container):
             raise BadRequest("a Content-Type header is required")
         child, res = await self.rt.resources.post(
@@ -182,7 +185,9 @@ class LdpEndpoint:
     async def _patch(self, request: Request, keys: PodKeys, target: Target, agent: Agent,
                      conditions: Conditions) -> Response:
         ctype = media_type(request.headers.get("content-type"))
-        parser = PATCH_PARSERS.get(ctype or "")
+        if ctype is None:
+            raise BadRequest("a Content-Type header is required")
+        parser = PATCH_PARSERS.get(ctype)
         if parser is None:
             raise UnsupportedMediaType(f"PATCH takes {h.ACCEPT_PATCH}",
                                        headers={"Accept-Patch": h.ACCEPT_PATCH})

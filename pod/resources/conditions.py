@@ -8,10 +8,12 @@ from pod.errors import NotModified, PreconditionFailed
 from pod.resources.records import Resource
 
 
-def _tags(header: str | None) -> frozenset[str] | None:
+def _tags(header: str | None, *, weak: bool) -> frozenset[str] | None:
+    """The entity tags of a header; ``weak`` comparison (RFC 9110 §8.8.3.2) drops ``W/``."""
     if header is None:
         return None
-    return frozenset(t.strip().removeprefix("W/") for t in header.split(",") if t.strip())
+    tags = (t.strip() for t in header.split(","))
+    return frozenset(t.removeprefix("W/") if weak else t for t in tags if t)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,7 @@ class Conditions:
 
     @classmethod
     def from_headers(cls, if_match: str | None, if_none_match: str | None) -> Conditions:
-        return cls(_tags(if_match), _tags(if_none_match))
+        return cls(_tags(if_match, weak=False), _tags(if_none_match, weak=True))
 
     def _matches(self, tags: frozenset[str], current: Resource | None) -> bool:
         if current is None:

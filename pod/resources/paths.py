@@ -111,7 +111,7 @@ def parse_target(raw_path: str) -> Target:
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     if not _ and not rest:
-        return Target(unquote(pod), "/")  # "/alice" is the root too; the caller redirects
+        return Target(unquote(pod), "/")  # "/alice": the LDP edge redirects to "/alice/"
     segments = rest.split("/")
     trailing = segments[-1] == ""
     body = [canonical_segment(s) for s in (segments[:-1] if trailing else segments)]

@@ -94,7 +94,7 @@ class ResourceService:
     # --- writing ---------------------------------------------------------------------------
 
     async def put(
-        self, keys: PodKeys, target: Target, body: bytes, media_type: str | None,
+        self, keys: PodKeys, target: Target, body: bytes, content_type: str | None,
         cond: Conditions,
     ) -> tuple[bool, Resource]:
         """Create or replace a resource (Solid Protocol §5.3); ``True`` when created."""
@@ -103,11 +103,11 @@ class ResourceService:
             cond.check_write(current)
             if current is None:
                 await self._check_new(tx, target)
-            res = self._represent(target, body, media_type, current)
+            res = self._represent(target, body, content_type, current)
             return current is None, await self._store(tx, target, res, current)
 
     async def post(
-        self, keys: PodKeys, target: Target, body: bytes, media_type: str | None,
+        self, keys: PodKeys, target: Target, body: bytes, content_type: str | None,
         slug: str | None, container: bool,
     ) -> tuple[Target, Resource]:
         """Create a new member of a container, never overwriting one (Solid Protocol §5.3)."""
@@ -119,7 +119,7 @@ class ResourceService:
                 raise MethodNotAllowed("POST needs a container", headers={"Allow": _DOC_ALLOW})
             name = await self._free_name(tx, target, slug, container)
             child = target.with_path(target.path + name)
-            res = self._represent(child, body, media_type, None)
+            res = self._represent(child, body, content_type, None)
             await self._link(tx, child, {target.path: parent})
             res.version = await tx.put(child.path, res.encode())
             return child, res
@@ -152,7 +152,8 @@ class ResourceService:
         if target.is_root:
             raise MethodNotAllowed("the pod root cannot be deleted", headers={"Allow": _ROOT_ALLOW})
         if target.path == "/.acl":
-            raise MethodNotAllowed("the pod root's ACL can be replaced, not deleted")
+            raise MethodNotAllowed("the pod root's ACL can be replaced, not deleted",
+                                   headers={"Allow": _ROOT_ACL_ALLOW})
         async with self.store.write(keys) as tx:
             current = await load(tx, target.path)
             if current is None:
@@ -181,21 +182,23 @@ class ResourceService:
     # --- internals -------------------------------------------------------------------------
 
     def _represent(
-        self, target: Target, body: bytes, media_type: str | None, current: Resource | None,
+        self, target: Target, body: bytes, content_type: str | None, current: Resource | None,
         parsed: list[ox.Triple] | None = None,
     ) -> Resource:
-        """Validate a new representation and turn it into what is stored."""
+        """Validate a new representation and turn it into what is stored. ``content_type``
+        is the whole header: non-RDF resources keep its parameters (a charset, say)."""
         now = time.time()
+        media_type = _bare(content_type)
         children = current.children if current is not None and _is_dir(current) else []
         if target.is_container:
             if body and not (media_type and rdf.is_rdf(media_type)):
                 raise UnsupportedMediaType("a container's representation must be RDF")
             own = parsed if parsed is not None else (
-                rdf.parse(body, media_type, self.url(target)) if body else [])
+                rdf.parse(body, media_type, self.url(target)) if body and media_type else [])
             _refuse_containment(own)
             stored = rdf.serialize(own, rdf.TURTLE) if own else b""
             return Resource(CONTAINER, rdf.TURTLE, now, stored, children)
-        if not media_type:
+        if not media_type or content_type is None:
             raise BadRequest("a Content-Type header is required")
         if rdf.is_rdf(media_type):
             own = parsed if parsed is not None else rdf.parse(body, media_type, self.url(target))
@@ -203,7 +206,7 @@ class ResourceService:
             return Resource(RDF, rdf.TURTLE, now, stored)
         if target.aux:
             raise UnsupportedMediaType(f"{target.aux} resources must be RDF")
-        return Resource(BINARY, media_type, now, body)
+        return Resource(BINARY, content_type.strip(), now, body)
 
     async def _check_new(self, tx: SealedTransaction, target: Target) -> None:
         """A new resource needs no twin (``/x`` vs ``/x/``) and, if auxiliary, a subject."""
@@ -266,6 +269,13 @@ class ResourceService:
             name = f"{base}-{secrets.token_hex(3)}" if base else secrets.token_hex(8)
 
 
+def _bare(content_type: str | None) -> str | None:
+    """The media type of a ``Content-Type`` value, without parameters, lowercased."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
 def _is_dir(res: Resource | None) -> bool:
     return res is not None and res.kind == CONTAINER
 
@@ -286,3 +296,4 @@ def _slug_segment(slug: str) -> str:
 
 _DOC_ALLOW = "OPTIONS, HEAD, GET, PUT, PATCH, DELETE"
 _ROOT_ALLOW = "OPTIONS, HEAD, GET, POST, PUT, PATCH"
+_ROOT_ACL_ALLOW = "OPTIONS, HEAD, GET, PUT, PATCH"
