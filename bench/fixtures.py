@@ -1,0 +1,181 @@
+"""What the benchmark puts on each server before the load, the rows it measures, and the
+checks afterwards that nothing written under load was lost.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from servers import BenchError
+from workload import VALUE, LoadResult, Row
+
+MARKER = "commonpod-bench-marker"  # a literal every seeded document carries
+TARGETS = 4  # PUT and PATCH spread their requests over this many resources
+PATCH_VALUE_CYCLE = 50  # each PATCH target receives at most this many distinct triples
+SEED_CONCURRENCY = 10
+TURTLE = "text/turtle"
+
+PATCH_BODY = (
+    "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+    "_:patch a solid:InsertDeletePatch;\n"
+    f'  solid:inserts {{ <#it> <http://example.org/ns#patched> "patch-{VALUE}" }}.\n'
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The URLs the benchmark uses under a server's writable container."""
+
+    base: str
+    children: int
+
+    @property
+    def doc(self) -> str:
+        """The ~20-triple document that GET and HEAD read."""
+        return self.base + "doc.ttl"
+
+    @property
+    def put_targets(self) -> list[str]:
+        """The documents PUT overwrites in turn."""
+        return [f"{self.base}put-{i}.ttl" for i in range(TARGETS)]
+
+    @property
+    def patch_targets(self) -> list[str]:
+        """The documents PATCH inserts into in turn."""
+        return [f"{self.base}patch-{i}.ttl" for i in range(TARGETS)]
+
+    @property
+    def posts(self) -> str:
+        """The container POST creates resources in."""
+        return self.base + "posts/"
+
+    @property
+    def listing(self) -> str:
+        """The container with `children` children."""
+        return self.base + "list/"
+
+    def child(self, index: int) -> str:
+        """The URL of the listing container's child number `index`."""
+        return f"{self.listing}item-{index:05d}.ttl"
+
+
+def layout_for(root: str, children: int) -> Layout:
+    """The layout under `root` (a writable container URL ending in /)."""
+    return Layout(base=root + "bench/", children=children)
+
+
+def document(name: str) -> str:
+    """A Turtle document of 20 triples about one person, carrying MARKER."""
+    fields = "".join(f';\n    ex:field{i} "value {i} of {name}"' for i in range(1, 17))
+    return (
+        "@prefix ex: <http://example.org/ns#>.\n"
+        "@prefix foaf: <http://xmlns.com/foaf/0.1/>.\n\n"
+        f'<#it> a foaf:Person;\n    foaf:name "{name}";\n    ex:marker "{MARKER}";\n'
+        f"    foaf:knows <#friend>{fields}.\n"
+    )
+
+
+def child_document(index: int) -> str:
+    """A small Turtle document for one child of the listing container."""
+    return f"<#it> a <http://example.org/ns#Item>; <http://example.org/ns#index> {index}.\n"
+
+
+def rows(layout: Layout) -> list[Row]:
+    """The measured operations, in the order they run."""
+    accept_turtle = (("Accept", TURTLE),)
+    body = document("bench")
+    return [
+        Row("GET Turtle", "GET", _paths([layout.doc]), accept_turtle),
+        Row("GET JSON-LD", "GET", _paths([layout.doc]), (("Accept", "application/ld+json"),)),
+        Row("HEAD", "HEAD", _paths([layout.doc]), accept_turtle),
+        Row("PUT", "PUT", _paths(layout.put_targets), (("Content-Type", TURTLE),), body),
+        Row("POST", "POST", _paths([layout.posts]), (("Content-Type", TURTLE),), body, slug=True),
+        Row(
+            "PATCH (N3)",
+            "PATCH",
+            _paths(layout.patch_targets),
+            (("Content-Type", "text/n3"),),
+            PATCH_BODY,
+            value_cycle=PATCH_VALUE_CYCLE,
+        ),
+        Row(
+            f"GET container ({layout.children:,} children)",
+            "GET",
+            _paths([layout.listing]),
+            accept_turtle,
+        ),
+    ]
+
+
+def seed(layout: Layout) -> float:
+    """Create everything the rows need; returns the seconds it took to PUT the children."""
+    singles = [(layout.doc, document("doc"))]
+    singles += [
+        (url, document(urlsplit(url).path)) for url in layout.put_targets + layout.patch_targets
+    ]
+    singles.append((layout.posts + "seed.ttl", document("post seed")))
+    _put_all(singles)
+    started = time.perf_counter()
+    _put_all((layout.child(i), child_document(i)) for i in range(layout.children))
+    return time.perf_counter() - started
+
+
+def check_writes(layout: Layout, post_result: LoadResult, post_tag: str) -> list[str]:
+    """Problems with what PUT, PATCH and POST wrote under load (an empty list: none)."""
+    problems = []
+    for url in layout.put_targets + layout.patch_targets:
+        status, text = fetch(url)
+        if status != 200 or MARKER not in text:
+            problems.append(f"{urlsplit(url).path} reads back {status} with {len(text)} bytes")
+    created = post_result.statuses.get(201, 0)
+    status, text = fetch(layout.posts)
+    listed = len(set(re.findall(re.escape(post_tag) + r"-\d+", text)))
+    if status != 200 or listed < created:
+        problems.append(f"POST: {created} answered 201 but the container lists {listed} of them")
+    return problems
+
+
+def fetch(url: str, accept: str = TURTLE) -> tuple[int, str]:
+    """GET `url`; its status and body text."""
+    status, body = _request("GET", url, {"Accept": accept})
+    return status, body.decode("utf-8", errors="replace")
+
+
+def _paths(urls: Iterable[str]) -> tuple[str, ...]:
+    """The path parts of `urls`, as wrk wants them."""
+    return tuple(urlsplit(url).path for url in urls)
+
+
+def _put_all(items: Iterable[tuple[str, str]]) -> None:
+    """PUT each (url, Turtle) with a few concurrent connections; raise on any non-2xx."""
+
+    def put(item: tuple[str, str]) -> str | None:
+        status, body = _request("PUT", item[0], {"Content-Type": TURTLE}, item[1].encode())
+        return None if 200 <= status < 300 else f"PUT {item[0]} -> {status}: {body[:300]!r}"
+
+    with ThreadPoolExecutor(SEED_CONCURRENCY) as pool:
+        failures = [f for f in pool.map(put, items) if f]
+    if failures:
+        raise BenchError(
+            f"seeding failed for {len(failures)} resources, e.g.\n" + "\n".join(failures[:3])
+        )
+
+
+def _request(
+    method: str, url: str, headers: dict[str, str], body: bytes | None = None
+) -> tuple[int, bytes]:
+    """One HTTP request on a fresh connection; (status, body)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        connection.request(method, parts.path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()

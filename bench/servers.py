@@ -1,0 +1,287 @@
+"""Starting, watching and stopping the servers under test (Commonpod and the CSS).
+
+Each server runs in its own process group with its output in a log file. CPU time and
+peak memory are read from /proc for the server's process and all its descendants.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CSS_PACKAGE = "@solid/community-server"
+CSS_VERSION = "7.2.0"
+CSS_SERVER_JS = Path("node_modules", CSS_PACKAGE, "bin", "server.js")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    """Something the benchmark needs is missing or broke; the message says what."""
+
+
+class ServerProcess:
+    """A server process started in a new session (so its whole group can be stopped)."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        log_path: Path,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ):
+        """Start `argv` with stdout and stderr going to `log_path`."""
+        self.log_path = log_path
+        with log_path.open("wb") as log:
+            self.popen = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        """The process id of the server (the leader of its process group)."""
+        return self.popen.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last `lines` lines the server printed."""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """SIGTERM the process group; `grace_s` later, SIGKILL whatever is left of it."""
+        _signal_group(self.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(grace_s)
+        _signal_group(self.pid, signal.SIGKILL)
+        self.popen.wait()
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time used so far by the server and its descendants."""
+        return sum(_stat_fields(pid)[1] for pid in _process_tree(self.pid)) / CLOCK_TICKS
+
+    def peak_rss_mib(self) -> float:
+        """Peak resident memory (VmHWM) of the server, summed over its processes, in MiB."""
+        return sum(_vm_hwm_kib(pid) for pid in _process_tree(self.pid)) / 1024
+
+    def wait_idle(self, timeout_s: float = 120.0, interval_s: float = 0.3) -> None:
+        """Wait until the server uses (almost) no CPU, e.g. after a load run was cut off."""
+        deadline = time.monotonic() + timeout_s
+        last = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(interval_s)
+            now = self.cpu_seconds()
+            if now - last <= 2 / CLOCK_TICKS:
+                return
+            last = now
+
+
+@dataclass
+class Server:
+    """A running server under test, and the writable container the benchmark uses."""
+
+    name: str
+    root: str
+    process: ServerProcess
+
+    @property
+    def origin(self) -> str:
+        """Scheme, host and port of the server, e.g. http://127.0.0.1:8000."""
+        parts = urlsplit(self.root)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def others_cpu_seconds() -> float:
+    """CPU time used so far machine-wide (/proc/stat) less this process and its reaped
+    children (wrk): the servers and anything else running on the machine."""
+    fields = [int(f) for f in Path("/proc/stat").read_text(encoding="ascii").split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    busy = (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+    usages = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return busy - sum(u.ru_utime + u.ru_stime for u in usages)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_commonpod(command: list[str], workdir: Path) -> Server:
+    """Initialise a data directory, create a publicly writable pod, serve it; wait until up."""
+    if shutil.which(command[0]) is None:
+        raise BenchError(
+            f"`{command[0]}` is not on PATH. Install Commonpod with `pip install -e .` in the "
+            "repository root, pass --commonpod 'CMD ...', or run with --only css."
+        )
+    data, port = workdir / "commonpod-data", free_port()
+    _run([*command, "init", "--data-dir", str(data), "--base-url", f"http://127.0.0.1:{port}/"])
+    created = _run([*command, "pod", "create", "bench", "--data-dir", str(data), "--public-write"])
+    root = _pod_url(created)
+    argv = [*command, "serve", "--data-dir", str(data), "--port", str(port)]
+    return _launch(Server("Commonpod", root, ServerProcess(argv, workdir / "commonpod.log")))
+
+
+def start_css(css_dir: Path, workdir: Path) -> Server:
+    """Start the CSS (file backend, publicly writable root) under node; wait until up."""
+    server_js = ensure_css(css_dir)
+    data, port = workdir / "css-data", free_port()
+    data.mkdir()
+    base = f"http://127.0.0.1:{port}/"
+    argv = [
+        "node",
+        str(server_js),
+        "-c",
+        "@css:config/file-root.json",
+        "-f",
+        str(data),
+        "-b",
+        base,
+        "-p",
+        str(port),
+        "-l",
+        "warn",
+    ]
+    # The CSS turns every CSS_* variable into a command-line option: pass none.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSS_")}
+    return _launch(
+        Server("CSS", base, ServerProcess(argv, workdir / "css.log", cwd=css_dir, env=env))
+    )
+
+
+def ensure_css(css_dir: Path) -> Path:
+    """The CSS's bin/server.js under `css_dir`, installed there with npm first if missing."""
+    server_js = css_dir / CSS_SERVER_JS
+    if server_js.exists():
+        return server_js
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        raise BenchError(
+            "node and npm are needed to install and run the CSS (or use --only commonpod)."
+        )
+    css_dir.mkdir(parents=True, exist_ok=True)
+    package_json = css_dir / "package.json"
+    if not package_json.exists():  # keeps npm from installing into a parent project
+        package_json.write_text('{"private": true}\n', encoding="utf-8")
+    print(f"installing {CSS_PACKAGE}@{CSS_VERSION} into {css_dir} ...", flush=True)
+    _run(["npm", "install", "--no-audit", "--no-fund", f"{CSS_PACKAGE}@{CSS_VERSION}"], cwd=css_dir)
+    if not server_js.exists():
+        raise BenchError(f"npm install finished but {server_js} is missing")
+    return server_js
+
+
+def css_version(css_dir: Path) -> str:
+    """The version of the CSS installed under `css_dir`."""
+    package = css_dir / "node_modules" / CSS_PACKAGE / "package.json"
+    return json.loads(package.read_text(encoding="utf-8"))["version"]
+
+
+def _pod_url(created: str) -> str:
+    """The pod URL from the JSON `commonpod pod create` prints (maybe after other lines)."""
+    for text in (created, *reversed(created.strip().splitlines())):
+        try:
+            pod = json.loads(text)["pod"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        return pod if pod.endswith("/") else pod + "/"
+    raise BenchError(f"`commonpod pod create` printed no JSON with a 'pod' key:\n{created}")
+
+
+def _launch(server: Server) -> Server:
+    """Wait until `server` answers; stop it if it does not."""
+    try:
+        _wait_until_up(server)
+    except BaseException:
+        server.process.stop()
+        raise
+    return server
+
+
+def _wait_until_up(server: Server, timeout_s: float = 120.0) -> None:
+    """Poll the server's root until it answers anything over HTTP."""
+    parts = urlsplit(server.root)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.popen.poll() is not None:
+            raise BenchError(f"{server.name} exited at start-up:\n{server.process.log_tail()}")
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
+        try:
+            connection.request("HEAD", parts.path)
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            connection.close()
+    raise BenchError(
+        f"{server.name} did not answer within {timeout_s:.0f} s:\n{server.process.log_tail()}"
+    )
+
+
+def _run(argv: list[str], cwd: Path | None = None) -> str:
+    """Run a command to completion and return its stdout; its output in the error if it fails."""
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(
+            f"`{' '.join(argv)}` failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+        )
+    return done.stdout
+
+
+def _signal_group(pid: int, signum: signal.Signals) -> None:
+    """Send `signum` to the process group led by `pid`, if it still exists."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signum)
+
+
+def _process_tree(root: int) -> list[int]:
+    """`root` and every live descendant of it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(_stat_fields(int(entry.name))[0], []).append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended while we looked
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def _stat_fields(pid: int) -> tuple[int, int]:
+    """(parent pid, utime + stime in clock ticks) from /proc/PID/stat; 0 ticks if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return -1, 0
+    fields = text[text.rindex(")") + 2 :].split()  # the command name may hold spaces
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    """The peak resident set size (VmHWM) of one process in KiB; 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
