@@ -76,7 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     asyncio.run(check())
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, server_header=False, access_log=False)
+                log_level=settings.log_level, server_header=False, access_log=False,
+                proxy_headers=False)
     return 0
 
 

@@ -75,7 +75,7 @@ def test_anonymous_writes_to_private_pod_are_401_and_store_nothing(http, server,
     assert_challenge(r)
     root, x, y, deep, acl = stored(server, "alice", "/", "/x", "/y", "/new/", "/.acl")
     assert x is None and y is None and deep is None
-    assert root.children == before_root.children and root.version == before_root.version
+    assert root.count == before_root.count and root.version == before_root.version
     assert acl.version == before_acl.version and acl.body == before_acl.body
 
 

@@ -141,6 +141,7 @@ class LdpEndpoint:
             res = await load(reader, target.path)
             if res is None:
                 raise NotFound()
+            members = await self.rt.resources.members(reader, target, res)
             headers = self._headers(target, res)
             headers["WAC-Allow"] = await self.rt.access.wac_allow(reader, keys, target.subject,
                                                                   agent)
@@ -152,9 +153,9 @@ class LdpEndpoint:
         else:
             ctype = choose(accept, rdf.RDF_TYPES)
             if ctype == rdf.TURTLE:
-                body = self.rt.resources.turtle(target, res)
+                body = self.rt.resources.turtle(target, res, members)
             else:
-                body = rdf.serialize(self.rt.resources.triples(target, res), ctype)
+                body = rdf.serialize(self.rt.resources.triples(target, res, members), ctype)
         headers["Content-Type"] = ctype
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(body))

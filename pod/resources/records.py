@@ -1,13 +1,13 @@
 """What one stored resource looks like once unsealed: a small header and the body.
 
-Containers keep their member names in their own record (LDP §5.2), so listing a container of
-any size is one read and one decryption, and the store never needs a plaintext prefix scan.
+A container's member names live in separate membership pages (``pod.resources.membership``);
+its own record holds only the member count and the number of pages.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 RDF, BINARY, CONTAINER = "rdf", "bin", "dir"
 
@@ -20,7 +20,8 @@ class Resource:
     content_type: str
     modified: float
     body: bytes = b""
-    children: list[str] = field(default_factory=list)
+    count: int = 0  # containers: number of members
+    pages: int = 1  # containers: number of membership pages
     version: bytes = b""
 
     @property
@@ -29,16 +30,13 @@ class Resource:
         return '"' + self.version.hex() + '"'
 
     def encode(self) -> bytes:
-        """``header-json \\n member-names body``; names are canonical segments, never holding
-        a newline, so they are joined by one (several times faster than a JSON list)."""
-        names = "\n".join(self.children).encode()
-        header = {"k": self.kind, "t": self.content_type, "m": self.modified, "n": len(names)}
-        return json.dumps(header, separators=(",", ":")).encode() + b"\n" + names + self.body
+        header: dict[str, object] = {"k": self.kind, "t": self.content_type, "m": self.modified}
+        if self.kind == CONTAINER:
+            header["c"], header["p"] = self.count, self.pages
+        return json.dumps(header, separators=(",", ":")).encode() + b"\n" + self.body
 
     @classmethod
     def decode(cls, data: bytes, version: bytes) -> Resource:
-        head, _, rest = data.partition(b"\n")
+        head, _, body = data.partition(b"\n")
         h = json.loads(head)
-        n = h["n"]
-        children = rest[:n].decode().split("\n") if n else []
-        return cls(h["k"], h["t"], h["m"], rest[n:], children, version)
+        return cls(h["k"], h["t"], h["m"], body, h.get("c", 0), h.get("p", 1), version)

@@ -22,7 +22,7 @@ from pod.errors import (
     NotFound,
     UnsupportedMediaType,
 )
-from pod.resources import rdf
+from pod.resources import membership, rdf
 from pod.resources.conditions import Conditions
 from pod.resources.patch import ParsedPatch
 from pod.resources.paths import AUX_SUFFIXES, SEGMENT_SAFE, Target
@@ -58,17 +58,21 @@ class ResourceService:
         async with self.store.read(keys) as reader:
             return await load(reader, target.path)
 
-    def server_triples(self, target: Target, res: Resource) -> list[ox.Triple]:
+    async def members(self, reader: SealedReader, target: Target, res: Resource) -> list[str]:
+        """A container's member names (empty for other resources)."""
+        return await membership.members(reader, target.path, res) if _is_dir(res) else []
+
+    def server_triples(self, target: Target, members: list[str]) -> list[ox.Triple]:
         """Containment and type triples the server manages for a container (LDP §5.2.1)."""
         node = ox.NamedNode(self.url(target))
         out = [ox.Triple(node, RDF_TYPE, t) for t in CONTAINER_TYPES]
         if target.is_root:
             out.append(ox.Triple(node, RDF_TYPE, PIM_STORAGE))
         base = self.url(target)
-        out.extend(ox.Triple(node, CONTAINS, ox.NamedNode(base + c)) for c in res.children)
+        out.extend(ox.Triple(node, CONTAINS, ox.NamedNode(base + c)) for c in members)
         return out
 
-    def turtle(self, target: Target, res: Resource) -> bytes:
+    def turtle(self, target: Target, res: Resource, members: list[str]) -> bytes:
         """The Turtle representation, without re-parsing: RDF bodies are stored as Turtle, and
         a container's managed triples are written directly (member names are canonical
         segments, always valid inside an IRI)."""
@@ -78,17 +82,17 @@ class ResourceService:
         types = "ldp:Container, ldp:BasicContainer, ldp:Resource"
         if target.is_root:
             types += ", <http://www.w3.org/ns/pim/space#Storage>"
-        members = ""
-        if res.children:
-            members = ";\n  ldp:contains " + ",\n    ".join(f"<{url}{c}>" for c in res.children)
-        head = f"@prefix ldp: <{LDP}>.\n<{url}> a {types}{members}.\n"
+        contains = ""
+        if members:
+            contains = ";\n  ldp:contains " + ",\n    ".join(f"<{url}{c}>" for c in members)
+        head = f"@prefix ldp: <{LDP}>.\n<{url}> a {types}{contains}.\n"
         return head.encode() + res.body
 
-    def triples(self, target: Target, res: Resource) -> list[ox.Triple]:
+    def triples(self, target: Target, res: Resource, members: list[str]) -> list[ox.Triple]:
         """All triples of an RDF resource or container."""
         own = rdf.parse(res.body, rdf.TURTLE, self.url(target)) if res.body else []
         if res.kind == CONTAINER:
-            return self.server_triples(target, res) + own
+            return self.server_triples(target, members) + own
         return own
 
     # --- writing ---------------------------------------------------------------------------
@@ -131,15 +135,17 @@ class ResourceService:
         async with self.store.write(keys) as tx:
             current = await load(tx, target.path)
             cond.check_write(current)
+            members: list[str] = []
             if current is None:
                 await self._check_new(tx, target)
                 before: set[ox.Triple] = set()
             elif current.kind == BINARY:
                 raise UnsupportedMediaType("only RDF resources can be patched")
             else:
-                before = set(self.triples(target, current))
+                members = await self.members(tx, target, current)
+                before = set(self.triples(target, current, members))
             after = patch.apply(before)
-            managed = set(self.server_triples(target, current)) if _is_dir(current) else set()
+            managed = set(self.server_triples(target, members)) if _is_dir(current) else set()
             if managed and not managed <= after:
                 raise Conflict("a PATCH cannot remove the server-managed containment triples")
             own = [t for t in after if t not in managed]
@@ -159,9 +165,11 @@ class ResourceService:
             if current is None:
                 raise NotFound()
             cond.check_write(current)
-            if current.kind == CONTAINER and current.children:
+            if current.kind == CONTAINER and current.count:
                 raise Conflict("the container is not empty; delete its members first")
             await tx.delete(target.path)
+            if current.kind == CONTAINER:
+                await membership.drop(tx, target.path, current)
             if target.aux:
                 return
             for suffix in AUX_SUFFIXES:
@@ -189,7 +197,7 @@ class ResourceService:
         is the whole header: non-RDF resources keep its parameters (a charset, say)."""
         now = time.time()
         media_type = _bare(content_type)
-        children = current.children if current is not None and _is_dir(current) else []
+        keep = current if current is not None and _is_dir(current) else Resource(CONTAINER, "", 0)
         if target.is_container:
             if body and not (media_type and rdf.is_rdf(media_type)):
                 raise UnsupportedMediaType("a container's representation must be RDF")
@@ -197,7 +205,7 @@ class ResourceService:
                 rdf.parse(body, media_type, self.url(target)) if body and media_type else [])
             _refuse_containment(own)
             stored = rdf.serialize(own, rdf.TURTLE) if own else b""
-            return Resource(CONTAINER, rdf.TURTLE, now, stored, children)
+            return Resource(CONTAINER, rdf.TURTLE, now, stored, keep.count, keep.pages)
         if not media_type or content_type is None:
             raise BadRequest("a Content-Type header is required")
         if rdf.is_rdf(media_type):
@@ -241,10 +249,8 @@ class ResourceService:
                 parent = Resource(CONTAINER, rdf.TURTLE, time.time())
             elif parent.kind != CONTAINER:
                 raise Conflict(f"{parent_path} is not a container")
-            name = child_path[len(parent_path):]
-            if name in parent.children:
+            if not await membership.add(tx, parent_path, parent, child_path[len(parent_path):]):
                 continue
-            parent.children.append(name)
             parent.modified = time.time()
             await tx.put(parent_path, parent.encode())
 
@@ -252,8 +258,7 @@ class ResourceService:
         parent_path = target.parent
         assert parent_path is not None
         parent = await load(tx, parent_path)
-        if parent is not None and target.name in parent.children:
-            parent.children.remove(target.name)
+        if parent is not None and await membership.remove(tx, parent_path, parent, target.name):
             parent.modified = time.time()
             await tx.put(parent_path, parent.encode())
 
