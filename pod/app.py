@@ -70,9 +70,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     api.include_router(wellknown.router)
 
     def answer(request: Request, error: PodError) -> Response:
-        response = problems.render(error, request.headers.get("accept"), env)
-        response.headers.update(cors(request.headers.get("origin")))
-        return response
+        reply = problems.render(error, request.headers.get("accept"), env)
+        reply.headers.update(cors(request.headers.get("origin")))
+        return Response(reply.body, status_code=reply.status, headers=reply.headers)
 
     @api.exception_handler(PodError)
     async def pod_error(request: Request, exc: PodError) -> Response:

@@ -9,6 +9,7 @@ pod owner always holds Control, so no ACL edit can lock them out of their own po
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import NoReturn
 
 from pod.access import wac
 from pod.access.agent import ANONYMOUS, Agent
@@ -83,12 +84,23 @@ class AccessDecider:
             if path not in found:
                 [found[path]] = await self.modes(reader, keys, target.with_path(path), (agent,))
             if mode not in found[path]:
-                if not agent.authenticated:
-                    raise Unauthenticated(
-                        f"{mode.value} access to {path} needs an authenticated agent",
-                        headers={"WWW-Authenticate": CHALLENGE})
-                raise Forbidden(f"{agent.webid} has no {mode.value} access to {path}")
+                self._deny(agent, mode, path)
         return found
+
+    async def check_with_allow(
+        self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent, mode: Mode
+    ) -> str:
+        """Require ``mode`` on ``target`` and return its ``WAC-Allow`` value, in one ACL walk."""
+        user, public = await self.modes(reader, keys, target, (agent, ANONYMOUS))
+        if mode not in user:
+            self._deny(agent, mode, target.path)
+        return f'user="{_names(user)}",public="{_names(public)}"'
+
+    def _deny(self, agent: Agent, mode: Mode, path: str) -> NoReturn:
+        if not agent.authenticated:
+            raise Unauthenticated(f"{mode.value} access to {path} needs an authenticated agent",
+                                  headers={"WWW-Authenticate": CHALLENGE})
+        raise Forbidden(f"{agent.webid} has no {mode.value} access to {path}")
 
     async def wac_allow(
         self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent

@@ -10,23 +10,21 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 from jinja2 import Environment
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from auth.authenticate import authenticate
 from pod.access.agent import Agent
-from pod.access.modes import required
+from pod.access.modes import Mode, required
 from pod.errors import (
     BadRequest,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
     PodError,
     UnsupportedMediaType,
 )
 from pod.http import headers as h
 from pod.http import problems
+from pod.http.exchange import Disconnected, Exchange, Reply, send_reply
 from pod.http.negotiation import choose, media_type
 from pod.resources import rdf
 from pod.resources.conditions import Conditions
@@ -52,27 +50,25 @@ class LdpEndpoint:
         self.base = runtime.settings.base_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
+        request = Exchange(scope, receive)
         origin = request.headers.get("origin")
         try:
-            response = await self.handle(request, origin)
-        except ClientDisconnect:
+            reply = await self.handle(request, origin)
+        except Disconnected:
             return  # nothing was written; nobody is listening for an answer
         except PodError as exc:
-            response = problems.render(exc, request.headers.get("accept"), self.templates)
+            reply = problems.render(exc, request.headers.get("accept"), self.templates)
         except Exception as exc:
-            response = problems.unexpected(exc, request.headers.get("accept"), self.templates)
-        response.headers.update(h.cors(origin))
-        if "link" not in response.headers:  # every response names the storage description
-            response.headers["Link"] = h.storage_link(self.base)
-        await response(scope, receive, send)
+            reply = problems.unexpected(exc, request.headers.get("accept"), self.templates)
+        reply.headers.update(h.cors(origin))
+        if "Link" not in reply.headers:  # every response names the storage description
+            reply.headers["Link"] = h.storage_link(self.base)
+        await send_reply(send, reply, head=request.method == "HEAD")
 
-    async def handle(self, request: Request, origin: str | None) -> Response:
-        raw = request.scope.get("raw_path") or request.scope["path"].encode()
-        path = raw.decode("latin-1").split("?", 1)[0]
-        target = parse_target(path)
-        if target.is_root and not path.endswith("/"):
-            return Response(status_code=301, headers={"Location": self.rt.resources.url(target)})
+    async def handle(self, request: Exchange, origin: str | None) -> Reply:
+        target = parse_target(request.path)
+        if target.is_root and not request.path.endswith("/"):
+            return Reply(301, {"Location": self.rt.resources.url(target)})
         method = request.method
         if method == "OPTIONS":
             return self._options(request, target, origin)
@@ -93,7 +89,7 @@ class LdpEndpoint:
         if method == "DELETE":
             await self._authorize(keys, target, agent, method)
             await self.rt.resources.delete(keys, target, conditions)
-            return Response(status_code=204)
+            return Reply(204)
         raise MethodNotAllowed(f"{method} is not supported", headers={"Allow": h.allow(target)})
 
     # --- steps -----------------------------------------------------------------------------
@@ -107,19 +103,8 @@ class LdpEndpoint:
                              patch_deletes=bool(patch is None or patch.deletes))
             await self.rt.access.check(reader, keys, target, agent, needs)
 
-    async def _body(self, request: Request) -> bytes:
-        """The whole body, within the size limit; a disconnect raises before any write."""
-        limit = self.rt.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"the body exceeds this server's limit of {limit} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"the body exceeds this server's limit of {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def _body(self, request: Exchange) -> bytes:
+        return await request.body(self.rt.settings.max_body_bytes)
 
     def _headers(self, target: Target, res: Resource | None) -> dict[str, str]:
         owner = self.rt.access.owner(target.pod) if target.is_root else None
@@ -127,24 +112,28 @@ class LdpEndpoint:
 
     # --- methods ---------------------------------------------------------------------------
 
-    def _options(self, request: Request, target: Target, origin: str | None) -> Response:
+    def _options(self, request: Exchange, target: Target, origin: str | None) -> Reply:
         headers = self._headers(target, None)
         headers.update(h.cors(origin, request.headers.get("access-control-request-headers"),
                               preflight=True))
-        return Response(status_code=204, headers=headers)
+        return Reply(204, headers)
 
-    async def _get(self, request: Request, keys: PodKeys, target: Target, agent: Agent,
-                   conditions: Conditions) -> Response:
+    async def _get(self, request: Exchange, keys: PodKeys, target: Target, agent: Agent,
+                   conditions: Conditions) -> Reply:
         async with self.rt.resources.store.read(keys) as reader:
-            needs = required("GET", target, True)
-            await self.rt.access.check(reader, keys, target, agent, needs)
+            if target.aux:
+                needs = required("GET", target, True)
+                await self.rt.access.check(reader, keys, target, agent, needs)
+                wac_allow = await self.rt.access.wac_allow(reader, keys, target.subject, agent)
+            else:  # one ACL walk answers both the decision and WAC-Allow
+                wac_allow = await self.rt.access.check_with_allow(reader, keys, target, agent,
+                                                                  Mode.READ)
             res = await load(reader, target.path)
             if res is None:
                 raise NotFound()
             members = await self.rt.resources.members(reader, target, res)
             headers = self._headers(target, res)
-            headers["WAC-Allow"] = await self.rt.access.wac_allow(reader, keys, target.subject,
-                                                                  agent)
+            headers["WAC-Allow"] = wac_allow
         conditions.check_read(res)
         accept = request.headers.get("accept")
         if res.kind == BINARY:
@@ -157,21 +146,18 @@ class LdpEndpoint:
             else:
                 body = rdf.serialize(self.rt.resources.triples(target, res, members), ctype)
         headers["Content-Type"] = ctype
-        if request.method == "HEAD":
-            headers["Content-Length"] = str(len(body))
-            return Response(status_code=200, headers=headers)
-        return Response(body, status_code=200, headers=headers)
+        return Reply(200, headers, body)
 
-    async def _put(self, request: Request, keys: PodKeys, target: Target, agent: Agent,
-                   conditions: Conditions) -> Response:
+    async def _put(self, request: Exchange, keys: PodKeys, target: Target, agent: Agent,
+                   conditions: Conditions) -> Reply:
         await self._authorize(keys, target, agent, "PUT")
         body = await self._body(request)
         created, res = await self.rt.resources.put(
             keys, target, body, request.headers.get("content-type"), conditions)
         return self._written(target, res, created)
 
-    async def _post(self, request: Request, keys: PodKeys, target: Target,
-                    agent: Agent) -> Response:
+    async def _post(self, request: Exchange, keys: PodKeys, target: Target,
+                    agent: Agent) -> Reply:
         await self._authorize(keys, target, agent, "POST")
         body = await self._body(request)
         link = request.headers.get("link", "")
@@ -183,8 +169,8 @@ class LdpEndpoint:
             keys, target, body, ctype, request.headers.get("slug"), container)
         return self._written(child, res, True)
 
-    async def _patch(self, request: Request, keys: PodKeys, target: Target, agent: Agent,
-                     conditions: Conditions) -> Response:
+    async def _patch(self, request: Exchange, keys: PodKeys, target: Target, agent: Agent,
+                     conditions: Conditions) -> Reply:
         ctype = media_type(request.headers.get("content-type"))
         if ctype is None:
             raise BadRequest("a Content-Type header is required")
@@ -198,10 +184,10 @@ class LdpEndpoint:
         created, res = await self.rt.resources.patch(keys, target, patch, conditions)
         return self._written(target, res, created)
 
-    def _written(self, target: Target, res: Resource, created: bool) -> Response:
+    def _written(self, target: Target, res: Resource, created: bool) -> Reply:
         url = self.rt.resources.url(target)
         headers = {"ETag": res.etag, "Last-Modified": formatdate(res.modified, usegmt=True)}
         if created:
             headers["Location"] = url
             headers["Content-Location"] = url
-        return Response(status_code=201 if created else 204, headers=headers)
+        return Reply(201 if created else 204, headers)

@@ -6,9 +6,9 @@ import json
 import logging
 
 from jinja2 import Environment
-from starlette.responses import HTMLResponse, Response
 
 from pod.errors import PodError
+from pod.http.exchange import Reply
 from pod.http.negotiation import prefers_html
 
 log = logging.getLogger("commonpod")
@@ -19,22 +19,23 @@ class InternalError(PodError):
     """Anything unexpected: the client sees no detail, the log gets the traceback."""
 
 
-def render(error: PodError, accept: str | None, templates: Environment | None) -> Response:
-    """A response for ``error``, in the form the client prefers."""
+def render(error: PodError, accept: str | None, templates: Environment | None) -> Reply:
+    """A reply for ``error``, in the form the client prefers."""
     headers = dict(error.headers)
     if error.status == 304:
-        return Response(status_code=304, headers=headers)
+        return Reply(304, headers)
     body = {"type": error.type, "title": error.title, "status": error.status,
             "detail": error.detail}
     body.update({k: v for k, v in error.extra.items() if v is not None})
     if templates is not None and prefers_html(accept):
         page = templates.get_template("errors/problem.html").render(problem=body)
-        return HTMLResponse(page, status_code=error.status, headers=headers)
-    return Response(json.dumps(body), status_code=error.status, headers=headers,
-                    media_type=PROBLEM_JSON)
+        headers["Content-Type"] = "text/html; charset=utf-8"
+        return Reply(error.status, headers, page.encode())
+    headers["Content-Type"] = PROBLEM_JSON
+    return Reply(error.status, headers, json.dumps(body).encode())
 
 
-def unexpected(exc: BaseException, accept: str | None, templates: Environment | None) -> Response:
+def unexpected(exc: BaseException, accept: str | None, templates: Environment | None) -> Reply:
     """Log an unexpected exception with its traceback and answer a bare 500."""
     log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
     return render(InternalError("the server failed to handle this request"), accept, templates)
