@@ -103,3 +103,38 @@ async def _every_key_the_operator_has(data_dir: Path) -> list[bytes]:
     finally:
         await rt.close()
     return [rt.keyring.master, rt.keyring.server, *pod_keys]
+
+
+def test_a_sealed_value_moved_to_another_row_fails_loudly(fresh_server: Server) -> None:
+    srv = fresh_server
+    srv.create_pod("one", "--public-write")
+    srv.create_pod("two", "--public-write")
+    srv.start()
+    docs = {"one/a.ttl": b'<#a> <http://ex.org/p> "alpha" .',
+            "one/b.ttl": b'<#b> <http://ex.org/p> "bravo" .',
+            "two/c.ttl": b'<#c> <http://ex.org/p> "charlie" .'}
+    for path, body in docs.items():
+        assert httpx.put(srv.base + path, content=body,
+                         headers={"Content-Type": "text/turtle"}).status_code == 201
+    before = {p: httpx.get(srv.base + p) for p in docs}
+    srv.stop()
+    db = srv.data_dir / "commonpod.db"
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT pod_id, key, version, value FROM records").fetchall()
+    # rows are blinded, so rotate every value (with its version) into the next row: each
+    # resource, ACL and container then holds a value sealed for somewhere else
+    with sqlite3.connect(db) as conn:
+        values = [(r[2], r[3]) for r in rows]
+        for (pod_id, key), (version, value) in zip(
+                [(r[0], r[1]) for r in rows], values[1:] + values[:1], strict=True):
+            conn.execute("UPDATE records SET version = ?, value = ? WHERE pod_id = ? AND key = ?",
+                         (version, value, pod_id, key))
+    srv.start()
+    for path, old in before.items():
+        got = httpx.get(srv.base + path)
+        assert got.status_code == 500, "a moved value must never be served as if it were valid"
+        assert got.headers["content-type"] == "application/problem+json"
+        assert old.content not in got.content
+        for body in docs.values():
+            assert body not in got.content
+    assert "IntegrityError" in srv.log()

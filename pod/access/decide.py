@@ -45,17 +45,19 @@ class AccessDecider:
             acl_path = path + ACL_SUFFIX
             opened = await reader.get(acl_path)
             if opened is not None:
-                return self._parsed(keys, acl_path, opened), self.base_url + target.pod + path, \
-                    inherited
+                auths = self._parsed(keys, target, acl_path, opened)
+                return auths, f"{self.base_url}{target.pod}{path}", inherited
             path, inherited = target.with_path(path).parent, True
         return [], "", False
 
-    def _parsed(self, keys: PodKeys, acl_path: str, opened: Opened) -> list[wac.Authorization]:
+    def _parsed(self, keys: PodKeys, target: Target, acl_path: str, opened: Opened
+                ) -> list[wac.Authorization]:
         key = (keys.pod_id, acl_path, opened.version)
         auths = self._cache.get(key)
         if auths is None:
             body = Resource.decode(opened.data, opened.version).body
-            auths = wac.parse_acl(rdf.parse(body, rdf.TURTLE, self.base_url))
+            url = f"{self.base_url}{target.pod}{acl_path}"
+            auths = wac.parse_acl(rdf.parse(body, rdf.TURTLE, url))
             self._cache[key] = auths
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)

@@ -97,7 +97,7 @@ class LdpEndpoint:
     async def _authorize(self, keys: PodKeys, target: Target, agent: Agent, method: str,
                          patch: ParsedPatch | None = None) -> None:
         async with self.rt.resources.store.read(keys) as reader:
-            exists = method not in ("PUT", "PATCH") or await reader.get(target.path) is not None
+            exists = method not in ("PUT", "PATCH") or await reader.exists(target.path)
             needs = required(method, target, exists,
                              patch_reads=bool(patch and patch.reads),
                              patch_deletes=bool(patch is None or patch.deletes))

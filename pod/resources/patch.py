@@ -147,6 +147,47 @@ def _variables(patterns: list[Pattern]) -> set[Variable]:
 
 def parse_n3_patch(body: bytes, base_iri: str) -> ParsedPatch:
     """Parse an N3 Patch (``text/n3``), Solid Protocol §5.3.1: 400 bad syntax, 422 bad shape."""
+    root = _oxigraph_statements(body, base_iri)
+    if root is None:
+        root = _rdflib_statements(body, base_iri)
+    return _patch_from(root)
+
+
+def _oxigraph_statements(body: bytes, base_iri: str) -> list[tuple[Any, Any, Any]] | None:
+    """The fast path: pyoxigraph reads formulae as named graphs, ten times faster than rdflib,
+    but has no variables. ``None`` (so rdflib decides) for variables, syntax errors, or any
+    shape that is not plain formulae referenced once from the default graph."""
+    try:
+        quads = list(ox.parse(body, ox.RdfFormat.N3, base_iri=base_iri))
+    except (SyntaxError, ValueError):
+        return None
+    formulae: dict[ox.BlankNode, _Formula] = {}
+    root = []
+    for q in quads:
+        if isinstance(q.graph_name, ox.DefaultGraph):
+            root.append((q.subject, q.predicate, q.object))
+        else:
+            formulae.setdefault(q.graph_name, _Formula()).triples.append(
+                (q.subject, q.predicate, q.object))
+    for f in formulae.values():
+        if any(isinstance(x, ox.BlankNode) and x in formulae for t in f.triples for x in t):
+            return None  # nested formulae: rdflib gives the precise error
+    out, used = [], set()
+    for s, p, o in root:
+        if s in formulae or p in formulae:
+            return None
+        if p in _PARTS:
+            if o not in formulae:
+                return None  # an empty {} or not a formula at all: let rdflib tell them apart
+            used.add(o)
+            o = formulae[o]
+        elif o in formulae:
+            return None
+        out.append((s, p, o))
+    return out if len(used) == len(formulae) else None
+
+
+def _rdflib_statements(body: bytes, base_iri: str) -> list[tuple[Any, Any, Any]]:
     text = _decode(body)
     sink = _Sink()
     try:
@@ -161,10 +202,15 @@ def parse_n3_patch(body: bytes, base_iri: str) -> ParsedPatch:
     except Exception as e:  # the N3 parser signals some malformed input by other exceptions
         raise InvalidSyntax(f"N3 syntax error: {e}") from None
     assert sink.rootFormula is not None
+    return sink.rootFormula.triples
+
+
+def _patch_from(root: list[tuple[Any, Any, Any]]) -> ParsedPatch:
+    """Check the patch resource's shape (§5.3.1) and build the patch."""
     subjects: set[Any] = set()
     typed = False
     parts: dict[str, list[Any]] = {"where": [], "deletes": [], "inserts": []}
-    for s, p, o in sink.rootFormula.triples:
+    for s, p, o in root:
         if p == _TYPE and o in _PATCH_TYPES:
             subjects.add(s)
             typed |= o == _IDP

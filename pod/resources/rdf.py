@@ -65,21 +65,27 @@ def _syntax_error(exc: SyntaxError, media_type: str) -> InvalidSyntax:
     return InvalidSyntax(f"invalid {media_type}{where}: {message}", line=line, column=column)
 
 
+def check(body: bytes, media_type: str, base_iri: str) -> None:
+    """Validate a body without keeping its triples (cheaper than :func:`parse`)."""
+    fmt = FORMATS.get(media_type)
+    if fmt is None:
+        raise UnsupportedMediaType(f"{media_type} is not an RDF syntax this server parses")
+    try:
+        for _ in ox.parse(body, fmt, base_iri=base_iri, without_named_graphs=True):
+            pass
+    except SyntaxError as exc:
+        raise _syntax_error(exc, media_type) from None
+
+
 def serialize(triples: Iterable[ox.Triple], media_type: str) -> bytes:
-    """Serialise ``triples`` as ``media_type`` (Turtle gets the usual prefixes)."""
+    """Serialise ``triples`` as ``media_type``; Turtle declares only the prefixes it uses."""
     fmt = FORMATS[media_type]
-    if fmt is ox.RdfFormat.TURTLE:
-        triples = list(triples)
-        return ox.serialize(triples, format=fmt, prefixes=_used_prefixes(triples))
-    return ox.serialize(triples, format=fmt)
-
-
-def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
-    """The prefixes of :data:`PREFIXES` that name a predicate or class in ``triples``."""
-    names = {t.predicate.value for t in triples}
-    names.update(t.object.value for t in triples if t.predicate.value == _RDF_TYPE)
-    spaces = {n[: max(n.rfind("#"), n.rfind("/")) + 1] for n in names}
-    return {p: ns for p, ns in PREFIXES.items() if ns in spaces}
-
-
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    if fmt is not ox.RdfFormat.TURTLE:
+        return ox.serialize(triples, format=fmt)
+    out = ox.serialize(triples, format=fmt, prefixes=PREFIXES)
+    head, body = [], out
+    while body.startswith(b"@prefix "):
+        line, _, body = body.partition(b"\n")
+        head.append(line)
+    used = [line for line in head if line[8 : line.index(b":") + 1] in body]
+    return b"\n".join([*used, body])

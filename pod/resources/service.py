@@ -208,6 +208,9 @@ class ResourceService:
             return Resource(CONTAINER, rdf.TURTLE, now, stored, keep.count, keep.pages)
         if not media_type or content_type is None:
             raise BadRequest("a Content-Type header is required")
+        if media_type == rdf.TURTLE and parsed is None:
+            rdf.check(body, media_type, self.url(target))  # kept as sent: same triples, same
+            return Resource(RDF, rdf.TURTLE, now, body)     # base (its URL), no re-serialising
         if rdf.is_rdf(media_type):
             own = parsed if parsed is not None else rdf.parse(body, media_type, self.url(target))
             stored = body if parsed is not None else rdf.serialize(own, rdf.TURTLE)

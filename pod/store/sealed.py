@@ -59,6 +59,10 @@ class SealedReader:
     def __init__(self, raw: Reader, keys: PodKeys):
         self._raw, self._keys = raw, keys
 
+    async def exists(self, name: str) -> bool:
+        """Whether a record is stored under ``name`` (without opening it)."""
+        return await self._raw.get(self._keys.blind(name)) is not None
+
     async def get(self, name: str) -> Opened | None:
         blind = self._keys.blind(name)
         record = await self._raw.get(blind)
