@@ -16,6 +16,7 @@ from pod.store import keys
 from pod.store.directory import PodDirectory
 from pod.store.sealed import SealedStore
 from pod.store.sqlite import SQLiteBackend
+from pod.store.system import SystemRecords
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Runtime:
     pods: PodDirectory
     resources: ResourceService
     access: AccessDecider
+    system: SystemRecords
 
     async def close(self) -> None:
         await self.backend.close()
@@ -53,9 +55,10 @@ async def open_runtime(settings: Settings, *, create: bool = False) -> Runtime:
     except BaseException:
         await backend.close()
         raise
-    resources = ResourceService(SealedStore(backend), settings.base_url)
-    return Runtime(settings, backend, keyring, PodDirectory(backend, keyring), resources,
-                   AccessDecider(settings.base_url))
+    store = SealedStore(backend)
+    return Runtime(settings, backend, keyring, PodDirectory(backend, keyring),
+                   ResourceService(store, settings.base_url), AccessDecider(settings.base_url),
+                   SystemRecords(store, keyring))
 
 
 async def _keyring(backend: SQLiteBackend, master: bytes, settings: Settings,

@@ -1,0 +1,51 @@
+"""The server's own records — accounts, sessions, clients, signing keys — sealed like pod data.
+
+They live in a reserved namespace (an all-zero pod id, which :class:`PodDirectory` never
+issues) under a key derived from the server key, so the database reveals no account name,
+session or credential either. Rotating the master key rewraps the server key and so covers
+them too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pod.store.keys import Keyring, subkey
+from pod.store.sealed import Opened, PodKeys, SealedReader, SealedStore, SealedTransaction
+
+SYSTEM_POD_ID = bytes(16)
+
+
+class SystemRecords:
+    """Named, sealed server records; JSON helpers for the common case."""
+
+    def __init__(self, store: SealedStore, keyring: Keyring):
+        self._store = store
+        self._keys = PodKeys(SYSTEM_POD_ID, subkey(keyring.server, b"cp-system"))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SealedReader]:
+        async with self._store.read(self._keys) as reader:
+            yield reader
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[SealedTransaction]:
+        """One atomic, durable transaction over system records."""
+        async with self._store.write(self._keys) as tx:
+            yield tx
+
+    async def get(self, name: str) -> Opened | None:
+        async with self.read() as reader:
+            return await reader.get(name)
+
+    async def get_json(self, name: str) -> Any | None:
+        opened = await self.get(name)
+        return json.loads(opened.data) if opened else None
+
+
+def dump(value: Any) -> bytes:
+    """JSON bytes for a system record."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
