@@ -121,3 +121,16 @@ def test_acl_resources_need_control_on_their_subject(world) -> None:
         ("/shared/doc.ttl", W), ("/shared/", W)]
     assert required("PUT", Target("alice", "/shared/new.ttl"), False) == [
         ("/shared/new.ttl", W), ("/shared/", A)]
+
+
+@pytest.mark.parametrize("path, agent, expected", [
+    ("/inbox/", ANONYMOUS, set()),
+    ("/inbox/", Agent(BOB), {A}),
+    ("/inbox/note.ttl", Agent(BOB), {A}),
+    ("/settings/publicTypeIndex.ttl", ANONYMOUS, {R}),
+    ("/settings/privateTypeIndex.ttl", ANONYMOUS, set()),
+    ("/settings/prefs.ttl", Agent(BOB), set()),
+    ("/settings/prefs.ttl", Agent(OWNER), {R, A, W, C}),
+])
+def test_provisioned_defaults(world, path: str, agent: Agent, expected: set[Mode]) -> None:
+    test_granted_modes(world, path, agent, expected)

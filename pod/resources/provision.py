@@ -1,8 +1,10 @@
 """Provisioning a new pod: root container, WebID profile and default ACLs, in one commit.
 
 Defaults (unlike CSS, the pod root is not public): the owner has full control of everything;
-the profile document is publicly readable; everything else is private. ``public_write`` gives
-everyone full access, for benchmarks and conformance runs only.
+the WebID profile and the public type index are publicly readable; any authenticated agent may
+append to the inbox (to notify the owner); everything else, the preferences file and the
+private type index included, is private. The profile names this server as the OIDC issuer.
+``public_write`` gives everyone full access, for benchmarks and conformance runs only.
 """
 
 from __future__ import annotations
@@ -23,23 +25,49 @@ class NewPod:
     webid: str
 
 
-def _acl(owner: str, target: str, *, default: bool, public: str | None) -> str:
+def _acl(owner: str, target: str, *, default: bool, public: str | None,
+         authenticated: str | None = None) -> str:
     inherit = f"; acl:default <{target}>" if default else ""
     text = (f"<#owner> a acl:Authorization; acl:agent <{owner}>; acl:accessTo <{target}>"
             f"{inherit}; acl:mode acl:Read, acl:Write, acl:Control.\n")
     if public:
         text += (f"<#public> a acl:Authorization; acl:agentClass foaf:Agent; "
                  f"acl:accessTo <{target}>{inherit}; acl:mode {public}.\n")
+    if authenticated:
+        text += (f"<#authenticated> a acl:Authorization; acl:agentClass acl:AuthenticatedAgent; "
+                 f"acl:accessTo <{target}>{inherit}; acl:mode {authenticated}.\n")
     return "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n" \
            "@prefix foaf: <http://xmlns.com/foaf/0.1/>.\n" + text
 
 
-def _profile(pod_url: str, webid: str, name: str) -> str:
+def _profile(pod_url: str, webid: str, name: str, issuer: str) -> str:
     return f"""@prefix foaf: <http://xmlns.com/foaf/0.1/>.
+@prefix ldp: <http://www.w3.org/ns/ldp#>.
 @prefix pim: <http://www.w3.org/ns/pim/space#>.
+@prefix schema: <http://schema.org/>.
 @prefix solid: <http://www.w3.org/ns/solid/terms#>.
 <> a foaf:PersonalProfileDocument; foaf:maker <{webid}>; foaf:primaryTopic <{webid}>.
-<{webid}> a foaf:Person; foaf:name "{name}"; pim:storage <{pod_url}>.
+<{webid}> a foaf:Person, schema:Person;
+    foaf:name "{name}";
+    solid:oidcIssuer <{issuer}>;
+    pim:storage <{pod_url}>;
+    ldp:inbox <{pod_url}inbox/>;
+    pim:preferencesFile <{pod_url}settings/prefs.ttl>;
+    solid:publicTypeIndex <{pod_url}settings/publicTypeIndex.ttl>.
+"""
+
+
+def _type_index(listed: bool) -> str:
+    kind = "ListedDocument" if listed else "UnlistedDocument"
+    return ("@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+            f"<> a solid:TypeIndex, solid:{kind}.\n")
+
+
+def _preferences(pod_url: str, webid: str) -> str:
+    return f"""@prefix pim: <http://www.w3.org/ns/pim/space#>.
+@prefix solid: <http://www.w3.org/ns/solid/terms#>.
+<> a pim:ConfigurationFile.
+<{webid}> solid:privateTypeIndex <{pod_url}settings/privateTypeIndex.ttl>.
 """
 
 
@@ -50,13 +78,22 @@ async def create_pod(
     keys = await directory.create(name)
     pod_url = f"{service.base_url}{name}/"
     webid = f"{pod_url}profile/card#me"
-    public = "acl:Read, acl:Write, acl:Append, acl:Control" if public_write else None
+    everyone = "acl:Read, acl:Write, acl:Append, acl:Control" if public_write else None
     docs = [
         ("/", ""),
-        ("/.acl", _acl(webid, pod_url, default=True, public=public)),
-        (PROFILE, _profile(pod_url, webid, name)),
+        ("/.acl", _acl(webid, pod_url, default=True, public=everyone)),
+        (PROFILE, _profile(pod_url, webid, name, service.base_url)),
         (PROFILE + ".acl", _acl(webid, pod_url + PROFILE[1:], default=False,
-                                public=public or "acl:Read")),
+                                public=everyone or "acl:Read")),
+        ("/inbox/", ""),
+        ("/inbox/.acl", _acl(webid, pod_url + "inbox/", default=True, public=everyone,
+                             authenticated=None if everyone else "acl:Append")),
+        ("/settings/prefs.ttl", _preferences(pod_url, webid)),
+        ("/settings/privateTypeIndex.ttl", _type_index(listed=False)),
+        ("/settings/publicTypeIndex.ttl", _type_index(listed=True)),
+        ("/settings/publicTypeIndex.ttl.acl", _acl(
+            webid, pod_url + "settings/publicTypeIndex.ttl", default=False,
+            public=everyone or "acl:Read")),
     ]
     async with service.store.write(keys) as tx:
         for path, body in docs:
