@@ -1,21 +1,50 @@
 """Who is calling? Turns a request's credentials into an :class:`~pod.access.agent.Agent`.
 
-Requests without credentials are anonymous. Solid-OIDC DPoP-bound tokens are verified here
-once the identity provider lands (issue #3); until then a request carrying an
-``Authorization`` header is refused rather than silently treated as anonymous.
+Solid-OIDC (§8) with DPoP (RFC 9449 §7): ``Authorization: DPoP <access token>`` plus a ``DPoP``
+proof for this method and URL, signed by the key the token is bound to (``cnf.jkt``). A
+DPoP-bound token presented as ``Bearer`` is refused; no DPoP nonce is ever required on resource
+requests. Requests without credentials are anonymous.
 """
 
 from __future__ import annotations
 
+from auth.oidc.dpop import ReplayCache, verify_proof
+from auth.oidc.tokens import AccessTokens
 from pod.access.agent import ANONYMOUS, Agent
 from pod.access.decide import CHALLENGE
 from pod.errors import Unauthenticated
 
 
-async def authenticate(authorization: str | None, origin: str | None) -> Agent:
-    """The agent behind a request's ``Authorization`` header."""
-    if not authorization:
-        return ANONYMOUS if origin is None else Agent(origin=origin)
-    scheme = authorization.split(" ", 1)[0]
-    raise Unauthenticated(f"access tokens of scheme {scheme!r} are not accepted by this server",
-                          headers={"WWW-Authenticate": CHALLENGE})
+def _refuse(detail: str) -> Unauthenticated:
+    return Unauthenticated(detail, headers={
+        "WWW-Authenticate": f'{CHALLENGE.split(",")[0]}, error="invalid_token"'})
+
+
+class Authenticator:
+    """Verifies access tokens and their DPoP proofs for the resource server."""
+
+    def __init__(self, tokens: AccessTokens, replay: ReplayCache):
+        self._tokens, self._replay = tokens, replay
+
+    async def agent(self, method: str, url: str, headers: dict[str, str]) -> Agent:
+        """The agent behind a request (``url`` is the absolute URL the client used)."""
+        origin = headers.get("origin")
+        authorization = headers.get("authorization")
+        if not authorization:
+            return ANONYMOUS if origin is None else Agent(origin=origin)
+        scheme, _, token = authorization.partition(" ")
+        scheme, token = scheme.lower(), token.strip()
+        if scheme == "bearer":
+            raise _refuse("access tokens are DPoP-bound: send them as 'Authorization: DPoP'")
+        if scheme != "dpop" or not token:
+            raise _refuse(f"unsupported authorization scheme {scheme!r}")
+        proof = headers.get("dpop")
+        if not proof:
+            raise _refuse("a DPoP proof header is required with a DPoP-bound token")
+        claims = self._tokens.verify(token)
+        checked = verify_proof(proof, method=method, url=url, replay=self._replay,
+                               access_token=token)
+        if checked.jkt != claims.get("cnf", {}).get("jkt"):
+            raise _refuse("the DPoP proof is signed by another key than the token is bound to")
+        return Agent(webid=claims["webid"], client_id=claims.get("client_id"),
+                     issuer=claims["iss"], origin=origin)

@@ -18,6 +18,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from auth import routes as account_pages
+from auth.identity import Identity
+from auth.oidc import routes as oidc_routes
 from pod.errors import BadRequest, PodError, error_for_status
 from pod.http import problems, wellknown
 from pod.http.headers import cors
@@ -56,11 +59,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or await open_runtime(settings)
-        router.ldp = LdpEndpoint(rt, env)
+        app.state.identity = identity = await Identity.open(rt.system, settings.base_url)
+        router.ldp = LdpEndpoint(rt, env, identity.authenticator)
+        app.state.runtime = rt  # server-path routes (accounts) reach the runtime here
         try:
             yield
         finally:
             router.ldp = None
+            app.state.runtime = None
             if runtime is None:
                 await rt.close()
 
@@ -68,6 +74,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
                   openapi_url="/.api/openapi.json")
     api.state.settings, api.state.templates = settings, env
     api.include_router(wellknown.router)
+    api.include_router(oidc_routes.router)  # discovery, JWKS, token endpoint
+    api.include_router(account_pages.router)  # /.account/…
 
     def answer(request: Request, error: PodError) -> Response:
         reply = problems.render(error, request.headers.get("accept"), env)

@@ -1,4 +1,4 @@
-"""The ``commonpod`` command line: init, serve, pod create/delete, keys rotate.
+"""The ``commonpod`` command line: init, serve, pod create/delete, account create, keys rotate.
 
 Every failure prints one clear line to stderr and exits non-zero; results that other tools
 read are printed as JSON on stdout.
@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from auth.accounts import Account, AccountError, Accounts, check_name, load_account
+from auth.credentials import Credentials
+from auth.identity import Identity
+from auth.passwords import Passwords, WeakPassword, check_new
 from pod import settings as config
-from pod.errors import ConfigError
+from pod.errors import ConfigError, IntegrityError
 from pod.resources.paths import check_pod_name
 from pod.resources.provision import create_pod
 from pod.runtime import open_runtime, rotate_keys
@@ -72,7 +77,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     async def check() -> None:  # refuse to start before binding the port
         rt = await open_runtime(settings)
-        await rt.close()
+        try:
+            await Identity.open(rt.system, settings.base_url)  # makes the signing key once
+        except IntegrityError:
+            raise CommandError("the server's own records fail to open: the database was "
+                               "altered or damaged; refusing to start") from None
+        finally:
+            await rt.close()
 
     asyncio.run(check())
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
@@ -122,6 +133,95 @@ def cmd_pod_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- account create ---------------------------------------------------------------------
+
+def _read_password(source: str | None) -> str:
+    """The new password: from a file, from stdin (``-``), or typed twice at a prompt."""
+    if source is None:
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password again: "):
+            raise CommandError("the two passwords differ")
+        return first
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CommandError("the password file is not UTF-8 text") from None
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def cmd_account_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        name = check_name(args.name)
+    except AccountError as exc:
+        raise CommandError(str(exc)) from None
+
+    async def run() -> dict[str, str]:
+        rt = await open_runtime(settings)
+        try:
+            if await rt.pods.find(name) is not None:  # before asking for a password
+                raise CommandError(f"the name {name!r} is taken")
+            password = _read_password(args.password_file)
+            check_new(password)
+            accounts = Accounts(rt.system, rt.pods, rt.resources, Passwords())
+            account = await accounts.create(name, password)
+        except (AccountError, WeakPassword) as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            await rt.close()
+        return {"webid": account.webid, "pod": account.pod, "issuer": settings.base_url}
+
+    print(json.dumps(asyncio.run(run())))
+    return 0
+
+
+# --- credentials ------------------------------------------------------------------------
+
+def _with_credentials(args: argparse.Namespace, work: Callable[..., object]) -> object:
+    """Run ``work(credentials, account)`` against the data directory; the account must exist."""
+    settings = _settings(args)
+
+    async def run() -> object:
+        rt = await open_runtime(settings)
+        try:
+            account = await load_account(rt.system, args.account)
+            if account is None:
+                raise CommandError(f"there is no account named {args.account!r}")
+            return await work(Credentials(rt.system), account)
+        finally:
+            await rt.close()
+
+    return asyncio.run(run())
+
+
+def cmd_credentials_create(args: argparse.Namespace) -> int:
+    async def create(creds: Credentials, account: Account) -> dict[str, str]:
+        cred, secret = await creds.create(account.name, account.webid, args.label)
+        return {"client_id": cred.client_id, "client_secret": secret, "webid": cred.webid,
+                "issuer": _settings(args).base_url}
+
+    print(json.dumps(_with_credentials(args, create)))
+    return 0
+
+
+def cmd_credentials_list(args: argparse.Namespace) -> int:
+    async def listing(creds: Credentials, account: Account) -> list[dict[str, object]]:
+        return [c.public() for c in await creds.list(account.name)]
+
+    print(json.dumps(_with_credentials(args, listing)))
+    return 0
+
+
+def cmd_credentials_revoke(args: argparse.Namespace) -> int:
+    async def revoke(creds: Credentials, account: Account) -> bool:
+        return await creds.revoke(account.name, args.client_id)
+
+    if not _with_credentials(args, revoke):
+        raise CommandError(f"{args.account!r} has no credential {args.client_id!r}")
+    print(json.dumps({"revoked": args.client_id}))
+    return 0
+
+
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     count = asyncio.run(rotate_keys(settings))
@@ -159,6 +259,27 @@ def parser() -> argparse.ArgumentParser:
                    help="give EVERYONE full access (benchmarks and conformance runs only)")
     p = command("delete", cmd_pod_delete, "delete a pod, destroying its key first", pods)
     p.add_argument("name")
+
+    accounts = sub.add_parser("account", help="manage accounts").add_subparsers(
+        dest="account_command", required=True, metavar="ACTION")
+    p = command("create", cmd_account_create,
+                "create an account with its own pod and WebID (name = pod name)", accounts)
+    p.add_argument("name")
+    p.add_argument("--password-file", metavar="F",
+                   help="read the password from file F ('-' for stdin); else prompt twice")
+
+    creds = sub.add_parser("credentials", help="client credentials for scripts and servers"
+                           ).add_subparsers(dest="credentials_command", required=True,
+                                            metavar="ACTION")
+    p = command("create", cmd_credentials_create,
+                "create a client credential acting as the account's WebID", creds)
+    p.add_argument("account")
+    p.add_argument("--label", default="command line", help="a name to recognise it by")
+    p = command("list", cmd_credentials_list, "list an account's client credentials", creds)
+    p.add_argument("account")
+    p = command("revoke", cmd_credentials_revoke, "revoke a client credential", creds)
+    p.add_argument("account")
+    p.add_argument("client_id")
 
     key_cmds = sub.add_parser("keys", help="manage the master key").add_subparsers(
         dest="keys_command", required=True, metavar="ACTION")

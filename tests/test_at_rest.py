@@ -120,7 +120,8 @@ def test_a_sealed_value_moved_to_another_row_fails_loudly(fresh_server: Server) 
     srv.stop()
     db = srv.data_dir / "commonpod.db"
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT pod_id, key, version, value FROM records").fetchall()
+        rows = conn.execute("SELECT pod_id, key, version, value FROM records "
+                            "WHERE pod_id != ?", (bytes(16),)).fetchall()  # pod data only
     # rows are blinded, so rotate every value (with its version) into the next row: each
     # resource, ACL and container then holds a value sealed for somewhere else
     with sqlite3.connect(db) as conn:
@@ -138,3 +139,15 @@ def test_a_sealed_value_moved_to_another_row_fails_loudly(fresh_server: Server) 
         for body in docs.values():
             assert body not in got.content
     assert "IntegrityError" in srv.log()
+
+
+def test_a_damaged_server_record_stops_the_server_from_starting(fresh_server: Server) -> None:
+    srv = fresh_server
+    srv.start()  # first start makes the signing key (a sealed server record)
+    srv.stop()
+    with sqlite3.connect(srv.data_dir / "commonpod.db") as conn:
+        conn.execute("UPDATE records SET value = zeroblob(length(value)) WHERE pod_id = ?",
+                      (bytes(16),))
+    done = cli("serve", "--port", str(srv.port), data_dir=srv.data_dir, check=False)
+    assert done.returncode != 0
+    assert "refusing to start" in done.stderr and "Traceback" not in done.stderr

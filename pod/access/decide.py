@@ -21,7 +21,7 @@ from pod.resources.records import Resource
 from pod.store.sealed import Opened, PodKeys, SealedReader
 
 CACHE_SIZE = 4096
-CHALLENGE = 'DPoP algs="ES256 PS256 RS256", Bearer'
+CHALLENGE = 'DPoP algs="ES256 ES384 PS256 RS256 EdDSA"'
 
 
 class AccessDecider:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment
 from starlette.types import Receive, Scope, Send
 
-from auth.authenticate import authenticate
+from auth.authenticate import Authenticator
 from pod.access.agent import Agent
 from pod.access.modes import Mode, required
 from pod.errors import (
@@ -44,9 +44,10 @@ PATCH_PARSERS = {"text/n3": parse_n3_patch, "application/sparql-update": parse_s
 class LdpEndpoint:
     """ASGI app serving ``/{pod}/{path}``."""
 
-    def __init__(self, runtime: Runtime, templates: Environment):
+    def __init__(self, runtime: Runtime, templates: Environment, authenticator: Authenticator):
         self.rt = runtime
         self.templates = templates
+        self.auth = authenticator
         self.base = runtime.settings.base_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,7 +76,7 @@ class LdpEndpoint:
         keys = await self.rt.pods.find(target.pod)
         if keys is None:
             raise NotFound(f"there is no pod named {target.pod!r} on this server")
-        agent = await authenticate(request.headers.get("authorization"), origin)
+        agent = await self.auth.agent(method, self.base + request.path[1:], request.headers)
         conditions = Conditions.from_headers(request.headers.get("if-match"),
                                              request.headers.get("if-none-match"))
         if method in ("GET", "HEAD"):
