@@ -35,6 +35,7 @@ class Settings:
     max_body_bytes: int = 25 * 1024 * 1024
     durability: str = "full"
     log_level: str = "info"
+    allow_private_fetch: bool = False
 
     @property
     def master_key_path(self) -> Path:
@@ -69,8 +70,18 @@ ENV_PREFIX = "COMMONPOD_"
 _TYPES = {f.name: f.type for f in fields(Settings)}
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _coerce(name: str, value: object) -> object:
     kind = _TYPES[name]
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        flag = _BOOLEANS.get(str(value).strip().lower())
+        if flag is None:
+            raise ConfigError(f"setting {name} must be true or false, not {value!r}")
+        return flag
     try:
         if kind == "int":
             return int(value)  # type: ignore[arg-type]
@@ -105,6 +116,9 @@ def load(overrides: dict[str, object | None], env: dict[str, str] | None = None)
     flags = {k: v for k, v in overrides.items() if v is not None}
     data_dir = Path(str(flags.get("data_dir") or from_env.get("data_dir") or default_data_dir()))
     merged = {**read_file(data_dir.expanduser()), **from_env, **flags, "data_dir": data_dir}
+    if "base_url" not in merged:  # the URL this server answers on, unless told otherwise
+        host = str(merged.get("host", Settings.host))
+        merged["base_url"] = f"http://{host}:{merged.get('port', Settings.port)}/"
     return Settings(**{k: _coerce(k, v) for k, v in merged.items()}).validated()
 
 

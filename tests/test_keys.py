@@ -91,3 +91,16 @@ def test_rotation_rewraps_keys_and_retires_the_old_key(fresh_server: Server) -> 
     key.write_bytes(old)
     key.chmod(0o600)
     _serve_refuses(srv.data_dir, "wrong master key")
+
+
+def test_first_start_on_another_port_names_that_port_and_keeps_files_private(
+        tmp_path: Path) -> None:
+    srv = Server(tmp_path / "fresh", free_port())
+    try:
+        srv.start()
+        made = srv.create_pod("pia")
+        assert made["pod"] == srv.base + "pia/"
+        for f in srv.data_dir.iterdir():
+            assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f"{f.name} is readable by others"
+    finally:
+        srv.stop()

@@ -15,6 +15,7 @@ survives a process crash. Several processes (the server and the CLI) may share o
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,6 +92,8 @@ class SQLiteBackend:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous must be FULL or NORMAL")
         self.path = path
+        if not path.exists():  # owner-only, like the key; SQLite gives -wal and -shm its mode
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._writer = _connect(path, synchronous)
         self._writer.executescript(SCHEMA)
         self._reader = _connect(path, synchronous)
