@@ -38,15 +38,10 @@ async def password_form(request: Request) -> Response:
 @router.post("/.account/password", include_in_schema=False)
 async def change_password(request: Request) -> Response:
     svc = web.services(request)
-    try:
-        form = await web.read_form(request)
-    except web.FormError as exc:
-        return web.form_error(request, exc)
-    session = await current_session(request)
-    if session is None:
-        return web.no_session(request)
-    if not await svc.csrf.check_session(session.digest, form.get("csrf")):
-        return web.forbidden(request)
+    checked = await web.session_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, form = checked
     account, host = session.account, web.client_host(request)
 
     async def again(status: int, message: str, headers: dict[str, str] | None = None

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from auth.credentials import Credentials
 from auth.routes import web
-from auth.sessions import Session, current_session
+from auth.sessions import Session
 
 router = APIRouter()
 PATH = "/.account/credentials"
@@ -24,23 +24,9 @@ async def credentials_context(request: Request, session: Session) -> dict[str, o
     return {"credentials": [c.public() for c in listed]}
 
 
-async def _checked(request: Request) -> tuple[Session, dict[str, str]] | Response:
-    """The session and form of a credentials POST, or the response refusing it."""
-    try:
-        form = await web.read_form(request)
-    except web.FormError as exc:
-        return web.form_error(request, exc)
-    session = await current_session(request)
-    if session is None:
-        return web.no_session(request)
-    if not await web.services(request).csrf.check_session(session.digest, form.get("csrf")):
-        return web.forbidden(request)
-    return session, form
-
-
 @router.post(PATH, include_in_schema=False)
 async def create(request: Request) -> Response:
-    checked = await _checked(request)
+    checked = await web.session_form(request)
     if isinstance(checked, Response):
         return checked
     session, form = checked
@@ -56,7 +42,7 @@ async def create(request: Request) -> Response:
 
 @router.post(PATH + "/revoke", include_in_schema=False)
 async def revoke(request: Request) -> Response:
-    checked = await _checked(request)
+    checked = await web.session_form(request)
     if isinstance(checked, Response):
         return checked
     session, form = checked

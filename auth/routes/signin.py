@@ -35,12 +35,9 @@ async def signup_form(request: Request, return_to: str | None = None) -> Respons
 @router.post("/.account/signup", include_in_schema=False)
 async def signup(request: Request) -> Response:
     svc = web.services(request)
-    try:
-        form = await web.read_form(request)
-    except web.FormError as exc:
-        return web.form_error(request, exc)
-    if not await svc.csrf.check_visitor(request, form.get("csrf")):
-        return web.forbidden(request)
+    form = await web.visitor_form(request)
+    if isinstance(form, Response):
+        return form
     name, password = form.get("name", "").strip().lower(), form.get("password", "")
     return_to = web.safe_return_to(form.get("return_to"))
 
@@ -66,12 +63,9 @@ async def login_form(request: Request, return_to: str | None = None) -> Response
 @router.post("/.account/login", include_in_schema=False)
 async def login(request: Request) -> Response:
     svc = web.services(request)
-    try:
-        form = await web.read_form(request)
-    except web.FormError as exc:
-        return web.form_error(request, exc)
-    if not await svc.csrf.check_visitor(request, form.get("csrf")):
-        return web.forbidden(request)
+    form = await web.visitor_form(request)
+    if isinstance(form, Response):
+        return form
     name, password = form.get("name", "").strip().lower(), form.get("password", "")
     return_to = web.safe_return_to(form.get("return_to"))
     try:

@@ -17,7 +17,7 @@ from auth import csrf
 from auth.accounts import Accounts
 from auth.passwords import Passwords
 from auth.ratelimit import SignInLimits
-from auth.sessions import Session, Sessions
+from auth.sessions import Session, Sessions, current_session
 from pod.settings import Settings
 
 if TYPE_CHECKING:
@@ -176,3 +176,29 @@ def client_host(request: Request) -> str | None:
 def no_session(request: Request) -> Response:
     """Where a page that needs a session sends a browser without one."""
     return redirect(login_url(request.url.path))
+
+
+async def visitor_form(request: Request) -> dict[str, str] | Response:
+    """The form of a POST from a visitor (sign-up, login), or the response refusing it."""
+    try:
+        form = await read_form(request)
+    except FormError as exc:
+        return form_error(request, exc)
+    if not await services(request).csrf.check_visitor(request, form.get("csrf")):
+        return forbidden(request)
+    return form
+
+
+async def session_form(request: Request) -> tuple[Session, dict[str, str]] | Response:
+    """The session and form of a POST from a signed-in browser, or the response refusing it."""
+    try:
+        form = await read_form(request)
+    except FormError as exc:
+        return form_error(request, exc)
+    session = await current_session(request)
+    if session is None:
+        return no_session(request)
+    if not await services(request).csrf.check_session(session.digest, form.get("csrf")):
+        return forbidden(request)
+    return session, form
+
