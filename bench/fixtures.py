@@ -1,19 +1,23 @@
 """What the benchmark puts on each server before the load, the rows it measures, and the
 checks afterwards that nothing written under load was lost.
+
+The DPoP rows work in an account's pod, which only its owner may read and write: seeding and
+checking there take an `Auth`, which gives the credential headers for each request.
 """
 
 from __future__ import annotations
 
-import http.client
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from servers import BenchError
+from servers import BenchError, http_request
 from workload import VALUE, LoadResult, Row
+
+Auth = Callable[[str, str], dict[str, str]]  # (method, URL) -> headers that authenticate it
 
 MARKER = "commonpod-bench-marker"  # a literal every seeded document carries
 TARGETS = 4  # PUT and PATCH spread their requests over this many resources
@@ -113,6 +117,32 @@ def rows(layout: Layout) -> list[Row]:
     ]
 
 
+def dpop_rows(layout: Layout) -> list[Row]:
+    """The authenticated rows (in an account's pod), in the order they run after the others;
+    each names the row without credentials whose rate sizes its table of proofs."""
+    accept_turtle = (("Accept", TURTLE),)
+    body = document("bench")
+    return [
+        Row(
+            "GET Turtle (DPoP)",
+            "GET",
+            _paths([layout.doc]),
+            accept_turtle,
+            dpop=True,
+            baseline="GET Turtle",
+        ),
+        Row(
+            "PUT (DPoP)",
+            "PUT",
+            _paths(layout.put_targets),
+            (("Content-Type", TURTLE),),
+            body,
+            dpop=True,
+            baseline="PUT",
+        ),
+    ]
+
+
 def seed(layout: Layout) -> float:
     """Create everything the rows need; returns the seconds it took to PUT the children."""
     singles = [(layout.doc, document("doc"))]
@@ -126,13 +156,16 @@ def seed(layout: Layout) -> float:
     return time.perf_counter() - started
 
 
+def seed_private(layout: Layout, auth: Auth) -> None:
+    """Create what the DPoP rows need in an account's pod, with authenticated PUTs."""
+    singles = [(layout.doc, document("doc"))]
+    singles += [(url, document(urlsplit(url).path)) for url in layout.put_targets]
+    _put_all(singles, auth)
+
+
 def check_writes(layout: Layout, post_result: LoadResult, post_tag: str) -> list[str]:
     """Problems with what PUT, PATCH and POST wrote under load (an empty list: none)."""
-    problems = []
-    for url in layout.put_targets + layout.patch_targets:
-        status, text = fetch(url)
-        if status != 200 or MARKER not in text:
-            problems.append(f"{urlsplit(url).path} reads back {status} with {len(text)} bytes")
+    problems = _read_back(layout.put_targets + layout.patch_targets)
     created = post_result.statuses.get(201, 0)
     status, text = fetch(layout.posts)
     listed = len(set(re.findall(re.escape(post_tag) + r"-\d+", text)))
@@ -141,10 +174,26 @@ def check_writes(layout: Layout, post_result: LoadResult, post_tag: str) -> list
     return problems
 
 
-def fetch(url: str, accept: str = TURTLE) -> tuple[int, str]:
-    """GET `url`; its status and body text."""
-    status, body = _request("GET", url, {"Accept": accept})
+def check_private(layout: Layout, auth: Auth) -> list[str]:
+    """Problems with what the DPoP PUT row wrote in an account's pod (an empty list: none)."""
+    return _read_back(layout.put_targets, auth)
+
+
+def fetch(url: str, accept: str = TURTLE, auth: Auth | None = None) -> tuple[int, str]:
+    """GET `url` (authenticated by `auth`, if given); its status and body text."""
+    headers = {"Accept": accept, **(auth("GET", url) if auth else {})}
+    status, body = http_request("GET", url, headers)
     return status, body.decode("utf-8", errors="replace")
+
+
+def _read_back(urls: list[str], auth: Auth | None = None) -> list[str]:
+    """Each of `urls` that does not read back with status 200 and the seeded marker."""
+    problems = []
+    for url in urls:
+        status, text = fetch(url, auth=auth)
+        if status != 200 or MARKER not in text:
+            problems.append(f"{urlsplit(url).path} reads back {status} with {len(text)} bytes")
+    return problems
 
 
 def _paths(urls: Iterable[str]) -> tuple[str, ...]:
@@ -152,11 +201,13 @@ def _paths(urls: Iterable[str]) -> tuple[str, ...]:
     return tuple(urlsplit(url).path for url in urls)
 
 
-def _put_all(items: Iterable[tuple[str, str]]) -> None:
-    """PUT each (url, Turtle) with a few concurrent connections; raise on any non-2xx."""
+def _put_all(items: Iterable[tuple[str, str]], auth: Auth | None = None) -> None:
+    """PUT each (url, Turtle) with a few concurrent connections (authenticated by `auth`, if
+    given); raise on any non-2xx."""
 
     def put(item: tuple[str, str]) -> str | None:
-        status, body = _request("PUT", item[0], {"Content-Type": TURTLE}, item[1].encode())
+        headers = {"Content-Type": TURTLE, **(auth("PUT", item[0]) if auth else {})}
+        status, body = http_request("PUT", item[0], headers, item[1].encode())
         return None if 200 <= status < 300 else f"PUT {item[0]} -> {status}: {body[:300]!r}"
 
     with ThreadPoolExecutor(SEED_CONCURRENCY) as pool:
@@ -165,17 +216,3 @@ def _put_all(items: Iterable[tuple[str, str]]) -> None:
         raise BenchError(
             f"seeding failed for {len(failures)} resources, e.g.\n" + "\n".join(failures[:3])
         )
-
-
-def _request(
-    method: str, url: str, headers: dict[str, str], body: bytes | None = None
-) -> tuple[int, bytes]:
-    """One HTTP request on a fresh connection; (status, body)."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-    try:
-        connection.request(method, parts.path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()

@@ -3,7 +3,9 @@
 
 Starts both servers on 127.0.0.1, seeds the same resources into each, puts each alone
 under the same load row by row (wrk, 10 connections), checks that what was written
-under load reads back, and writes docs/benchmarks.md. See bench/README.md.
+under load reads back, and writes docs/benchmarks.md. The last rows are authenticated
+(DPoP-bound tokens, a fresh proof per request) in an account's private pod on each server.
+See bench/README.md.
 
     python3 bench/run.py                    # both servers, 10 s per row
     python3 bench/run.py --only css --duration 5 --output /tmp/benchmarks.md
@@ -20,19 +22,24 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from dpop import MAX_PROOFS, PROOF_LIFETIME_S, PROOF_MARGIN, DPoPClient
 from fixtures import (
     PATCH_VALUE_CYCLE,
     SEED_CONCURRENCY,
     TARGETS,
     Layout,
+    check_private,
     check_writes,
+    dpop_rows,
     layout_for,
     rows,
     seed,
+    seed_private,
 )
 from report import Measurement, Report, machine_facts, render, results_table, summary_line
 from servers import (
@@ -42,8 +49,9 @@ from servers import (
     others_cpu_seconds,
     start_commonpod,
     start_css,
+    start_css_with_account,
 )
-from workload import LoadError, LoadSettings, Row, run_load
+from workload import LoadError, LoadResult, LoadSettings, ProofTable, Row, run_load
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -68,6 +76,33 @@ Each server alone under load: {connections} connections ({threads} wrk threads),
 - Commonpod: a fresh `commonpod init` data directory and a pod made with --public-write. CSS:
   `@css:config/file-root.json` (file backend, publicly writable root), one process.
 """
+DPOP_METHOD = """- DPoP rows: GET Turtle and PUT again, in an account's own pod, which only
+  its owner may use. Every request carries `Authorization: DPoP <access token>` and its own DPoP
+  proof (ES256, unique jti, ath), so the server checks a token and a signature per request.
+  Tokens come from each server's client-credentials grant, fresh for every run. wrk cannot sign,
+  so the proofs are made beforehand ({margin}× the requests expected from the row without
+  credentials, at most {max_proofs:,}) and each is sent once; a run that uses them all up does
+  not count. Commonpod: the same server, an account made with `commonpod account create` and a
+  credential with `commonpod credentials create`. CSS: a second instance,
+  `@css:config/file.json` at http://localhost:PORT/ (with 127.0.0.1 the CSS refuses every
+  token), with an account, a pod and a client credential made through its account API; it
+  idles during the other rows.
+"""
+DEFAULT_RATE = 1000.0  # requests/s a DPoP row is assumed to reach when nothing says better
+MAX_DPOP_RUN_S = 120  # a DPoP run must end well inside a proof's lifetime (PROOF_LIFETIME_S)
+
+
+@dataclass
+class Target:
+    """Where some of a server's rows run: a container and its layout, and for the DPoP rows
+    the client that authenticates as the owner of that container's pod."""
+
+    server: Server
+    layout: Layout
+    client: DPoPClient | None = None
+
+
+Steps = dict[str, tuple[Target, Row]]  # one server's rows by label, in the order they run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -107,9 +142,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=REPO / "docs" / "benchmarks.md",
         help="Markdown file to write",
     )
+    parser.add_argument(
+        "--no-auth",
+        dest="auth",
+        action="store_false",
+        help="skip the authenticated (DPoP) rows and the servers' accounts",
+    )
     args = parser.parse_args(argv)
     if args.duration < 1 or args.warmup < 0 or args.connections < args.threads or args.threads < 1:
         parser.error("need --duration >= 1, --warmup >= 0 and --connections >= --threads >= 1")
+    if args.auth and max(args.duration, args.warmup) > MAX_DPOP_RUN_S:
+        parser.error(
+            f"the DPoP rows need --duration and --warmup <= {MAX_DPOP_RUN_S} (their proofs must "
+            f"be used within {PROOF_LIFETIME_S} s of being made); or pass --no-auth"
+        )
     return args
 
 
@@ -140,36 +186,62 @@ def run(args: argparse.Namespace) -> Report:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="commonpod-bench-")))
         servers = _start_servers(args, workdir, stack)
         report = _new_report(args, settings)
-        layouts = {s.name: layout_for(s.root, args.children) for s in servers}
-        for server in servers:
-            _seed(server, layouts[server.name], report)
-        server_rows = {s.name: rows(layouts[s.name]) for s in servers}
-        report.labels = [row.label for row in server_rows[servers[0].name]]
-        for index in range(len(report.labels)):
-            for server in servers:
-                row = server_rows[server.name][index]
-                report.results[row.label, server.name] = _measure(
-                    server, row, index, settings, args.warmup, workdir
-                )
-        for server in servers:
-            _check(server, layouts[server.name], server_rows[server.name], report)
-            report.peak_rss_mib[server.name] = server.process.peak_rss_mib()
+        targets = [_prepare(server, args.children, report) for server in servers]
+        steps = _steps(targets)
+        report.labels = list(next(iter(steps.values())))
+        for index, label in enumerate(report.labels):
+            for name, server_steps in steps.items():
+                target, row = server_steps[label]
+                hint = _rate_hint(report, name, row)
+                measured = _measure(target, row, index, settings, args.warmup, workdir, hint)
+                _record(report, label, name, measured)
+        for target in targets:
+            _check(target, steps[target.server.name], report)
+        _note_rss(targets, report)
     return report
 
 
 def _start_servers(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> list[Server]:
-    """Start the servers asked for; `stack` stops them when the run ends, however it ends."""
+    """Start the servers asked for, each with an account for the DPoP rows unless --no-auth;
+    `stack` stops them when the run ends, however it ends."""
     servers = []
     if args.only != "css":
         print("starting Commonpod ...", flush=True)
-        servers.append(start_commonpod(shlex.split(args.commonpod), workdir))
-        stack.callback(servers[-1].process.stop)
+        started = start_commonpod(shlex.split(args.commonpod), workdir, account=args.auth)
+        stack.callback(started[0].process.stop)
+        servers += started
     if args.only != "commonpod":
         _require("node", "the CSS runs on Node.js")
         print("starting the CSS ...", flush=True)
         servers.append(start_css(args.css_dir, workdir))
         stack.callback(servers[-1].process.stop)
+        if args.auth:
+            print("starting a second CSS, with accounts, for the DPoP rows ...", flush=True)
+            servers.append(start_css_with_account(args.css_dir, workdir))
+            stack.callback(servers[-1].process.stop)
     return servers
+
+
+def _prepare(server: Server, children: int, report: Report) -> Target:
+    """Seed what `server`'s rows need: the public container, or (a server with credentials)
+    the account's pod for the DPoP rows."""
+    if server.credentials is None:
+        layout = layout_for(server.root, children)
+        _seed(server, layout, report)
+        return Target(server, layout)
+    layout, client = layout_for(server.root, 0), DPoPClient(server.credentials)
+    print(f"[{server.name}] seeding the account's pod {server.root} ...", flush=True)
+    seed_private(layout, client.headers)
+    return Target(server, layout, client)
+
+
+def _steps(targets: list[Target]) -> dict[str, Steps]:
+    """Each server's rows by label: those without credentials, then the DPoP rows."""
+    steps: dict[str, Steps] = {}
+    for target in targets:
+        made = dpop_rows(target.layout) if target.client else rows(target.layout)
+        steps.setdefault(target.server.name, {}).update({r.label: (target, r) for r in made})
+    return steps
 
 
 def _new_report(args: argparse.Namespace, settings: LoadSettings) -> Report:
@@ -186,6 +258,8 @@ def _new_report(args: argparse.Namespace, settings: LoadSettings) -> Report:
         cycle=PATCH_VALUE_CYCLE,
         children=args.children,
     )
+    if args.auth:
+        method += DPOP_METHOD.format(margin=PROOF_MARGIN, max_proofs=MAX_PROOFS)
     return Report(
         command=command,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -200,43 +274,130 @@ def _seed(server: Server, layout: Layout, report: Report) -> None:
     print(f"[{server.name}] seeding {layout.children:,} children ...", flush=True)
     seconds = seed(layout)
     rate = layout.children / seconds if seconds else 0.0
-    report.notes.setdefault(server.name, []).append(
+    _note(
+        report,
+        server.name,
         f"seeding: PUT {layout.children:,} children in {seconds:.1f} s ({rate:,.0f}/s, "
-        f"{SEED_CONCURRENCY} at a time)"
+        f"{SEED_CONCURRENCY} at a time)",
     )
 
 
 def _measure(
-    server: Server, row: Row, index: int, settings: LoadSettings, warmup: int, workdir: Path
-) -> Measurement:
-    """Warm up, let the server go idle, then measure one row and the server's CPU time."""
-    tag = _tag(server, index)
+    target: Target,
+    row: Row,
+    index: int,
+    settings: LoadSettings,
+    warmup: int,
+    workdir: Path,
+    rate_hint: float,
+) -> Measurement | None:
+    """Warm up, let the server go idle, then measure one row and the server's CPU time.
+    None when a DPoP run used up its proofs (it does not count)."""
+    server, tag = target.server, _tag(target.server, index)
     if warmup:
-        run_load(row, server.origin, settings, warmup, f"{tag}w", workdir)
+        warm = _load(target, row, settings, warmup, f"{tag}w", workdir, rate_hint)
+        rate_hint = max(rate_hint, warm.rate)
     server.process.wait_idle()
+    proofs = _proofs(target, row, rate_hint, settings.duration_s)  # made after the wait
     before = server.process.cpu_seconds(), others_cpu_seconds(), time.monotonic()
-    load = run_load(row, server.origin, settings, settings.duration_s, tag, workdir)
+    load = run_load(row, server.origin, settings, settings.duration_s, tag, workdir, proofs)
+    made = (
+        f" ({len(proofs.requests):,} proofs, {proofs.age():.0f} s old at the end)" if proofs else ""
+    )
     server.process.wait_idle()  # until it has finished the requests the load generator dropped
     cpu = server.process.cpu_seconds() - before[0]
     others = others_cpu_seconds() - before[1] - cpu
     measurement = Measurement(load, cpu, others / (time.monotonic() - before[2]))
-    print(f"[{server.name}] {row.label}: {summary_line(measurement)}", flush=True)
+    if load.ran_out:
+        print(f"[{server.name}] {row.label}: ran out of proofs{made}: not counted", flush=True)
+        return None
+    print(f"[{server.name}] {row.label}: {summary_line(measurement)}{made}", flush=True)
+    if load.first_error:
+        print(f"[{server.name}] {row.label}: first error: {load.first_error}", flush=True)
     return measurement
 
 
-def _check(server: Server, layout: Layout, server_rows: list[Row], report: Report) -> None:
+def _record(report: Report, label: str, server_name: str, measured: Measurement | None) -> None:
+    """Put a measurement in the report; note a run that did not count or had errors."""
+    if measured is None:
+        _note(report, server_name, f"{label}: ran out of DPoP proofs, so not counted")
+        return
+    report.results[label, server_name] = measured
+    if measured.load.first_error:
+        _note(report, server_name, f"{label}: first error: {measured.load.first_error}")
+
+
+def _load(
+    target: Target,
+    row: Row,
+    settings: LoadSettings,
+    seconds: int,
+    tag: str,
+    workdir: Path,
+    rate_hint: float,
+) -> LoadResult:
+    """One unmeasured run of `row` (with proofs made for it if it is a DPoP row)."""
+    proofs = _proofs(target, row, rate_hint, seconds)
+    return run_load(row, target.server.origin, settings, seconds, tag, workdir, proofs)
+
+
+def _proofs(target: Target, row: Row, rate: float, seconds: int) -> ProofTable | None:
+    """For a DPoP row, a fresh token and proofs for a run of `seconds` at about `rate`."""
+    if not row.dpop or target.client is None:
+        return None
+    urls = [target.server.origin + path for path in row.paths]
+    return target.client.proof_table(row.method, urls, rate, seconds)
+
+
+def _rate_hint(report: Report, server_name: str, row: Row) -> float:
+    """The rate a DPoP row is expected to reach: that of its row without credentials."""
+    baseline = report.results.get((row.baseline, server_name))
+    return baseline.load.rate if baseline and baseline.load.rate else DEFAULT_RATE
+
+
+def _check(target: Target, server_steps: Steps, report: Report) -> None:
     """Check that what PUT, PATCH and POST wrote under load reads back; note the outcome."""
+    server = target.server
     server.process.wait_idle()
-    post_index = next(i for i, row in enumerate(server_rows) if row.method == "POST")
-    post = report.results[server_rows[post_index].label, server.name]
-    problems = check_writes(layout, post.load, _tag(server, post_index))
-    note = (
-        "after the load, every PUT and PATCH target read back whole and every 201 POST was listed"
-    )
+    if target.client is not None:
+        problems = check_private(target.layout, target.client.headers)
+        where, done = " in the account's pod", "every PUT (DPoP) target read back whole"
+    else:
+        problems = _check_public(target, server_steps, report)
+        where = ""
+        done = "every PUT and PATCH target read back whole and every 201 POST was listed"
+    note = f"after the load{where}, {done}"
     if problems:
-        note = "after the load, lost or damaged: " + "; ".join(problems)
+        note = f"after the load{where}, lost or damaged: " + "; ".join(problems)
         print(f"[{server.name}] integrity problems: {note}", flush=True)
-    report.notes.setdefault(server.name, []).append(note)
+    _note(report, server.name, note)
+
+
+def _check_public(target: Target, server_steps: Steps, report: Report) -> list[str]:
+    """Problems with what PUT, PATCH and POST wrote in the public container."""
+    post_label = next(label for label, (_, row) in server_steps.items() if row.method == "POST")
+    post = report.results.get((post_label, target.server.name))
+    if post is None:
+        return ["the POST row did not run"]
+    tag = _tag(target.server, report.labels.index(post_label))
+    return check_writes(target.layout, post.load, tag)
+
+
+def _note_rss(targets: list[Target], report: Report) -> None:
+    """Peak RSS of each server process: in the table for those serving the public rows, in a
+    note for one that serves only DPoP rows (the CSS with accounts)."""
+    public = [t.server.process for t in targets if t.client is None]
+    for target in targets:
+        server, peak = target.server, target.server.process.peak_rss_mib()
+        if target.client is None:
+            report.peak_rss_mib[server.name] = peak
+        elif server.process not in public:
+            _note(report, server.name, f"the instance with accounts: peak RSS {peak:,.0f} MiB")
+
+
+def _note(report: Report, server_name: str, note: str) -> None:
+    """Add a line to a server's notes in the report."""
+    report.notes.setdefault(server_name, []).append(note)
 
 
 def _tag(server: Server, index: int) -> str:

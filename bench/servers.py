@@ -2,6 +2,8 @@
 
 Each server runs in its own process group with its output in a log file. CPU time and
 peak memory are read from /proc for the server's process and all its descendants.
+For the authenticated rows each server also gets an account with a private pod and a
+client credential: Commonpod through its CLI, a second CSS instance through its account API.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import http.client
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -23,7 +26,11 @@ from urllib.parse import urlsplit
 CSS_PACKAGE = "@solid/community-server"
 CSS_VERSION = "7.2.0"
 CSS_SERVER_JS = Path("node_modules", CSS_PACKAGE, "bin", "server.js")
+CSS_PUBLIC_CONFIG = "@css:config/file-root.json"  # file backend, publicly writable root
+CSS_ACCOUNTS_CONFIG = "@css:config/file.json"  # file backend, accounts and an OIDC issuer
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+ACCOUNT = "benchuser"  # Commonpod account (and pod) name for the authenticated rows
+CSS_POD = "alice"
 
 
 class BenchError(RuntimeError):
@@ -91,13 +98,25 @@ class ServerProcess:
             last = now
 
 
+@dataclass(frozen=True)
+class ClientCredentials:
+    """An account's client credential: what the OAuth client-credentials grant needs."""
+
+    issuer: str  # ends in /; discovery at {issuer}.well-known/openid-configuration
+    client_id: str
+    client_secret: str
+    webid: str
+
+
 @dataclass
 class Server:
-    """A running server under test, and the writable container the benchmark uses."""
+    """A running server under test, and the writable container the benchmark uses: a public
+    one, or (with `credentials`) the pod of an account that only its owner may use."""
 
     name: str
     root: str
     process: ServerProcess
+    credentials: ClientCredentials | None = None
 
     @property
     def origin(self) -> str:
@@ -123,8 +142,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_commonpod(command: list[str], workdir: Path) -> Server:
-    """Initialise a data directory, create a publicly writable pod, serve it; wait until up."""
+def http_request(
+    method: str, url: str, headers: dict[str, str], body: bytes | None = None
+) -> tuple[int, bytes]:
+    """One HTTP request on a fresh connection; (status, body)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        connection.request(method, parts.path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def start_commonpod(command: list[str], workdir: Path, account: bool = False) -> list[Server]:
+    """Initialise a data directory, create a publicly writable pod, serve it; wait until up.
+
+    With `account`, an account with its own (private) pod and a client credential is created
+    before serving; the second Server returned is the same process seen from that pod.
+    """
     if shutil.which(command[0]) is None:
         raise BenchError(
             f"`{command[0]}` is not on PATH. Install Commonpod with `pip install -e .` in the "
@@ -133,36 +170,63 @@ def start_commonpod(command: list[str], workdir: Path) -> Server:
     data, port = workdir / "commonpod-data", free_port()
     _run([*command, "init", "--data-dir", str(data), "--base-url", f"http://127.0.0.1:{port}/"])
     created = _run([*command, "pod", "create", "bench", "--data-dir", str(data), "--public-write"])
-    root = _pod_url(created)
+    private = _commonpod_account(command, data) if account else None
     argv = [*command, "serve", "--data-dir", str(data), "--port", str(port)]
-    return _launch(Server("Commonpod", root, ServerProcess(argv, workdir / "commonpod.log")))
+    process = ServerProcess(argv, workdir / "commonpod.log")
+    server = _launch(Server("Commonpod", _pod_url(created), process))
+    if private is None:
+        return [server]
+    return [server, Server("Commonpod", private[0], server.process, private[1])]
 
 
 def start_css(css_dir: Path, workdir: Path) -> Server:
     """Start the CSS (file backend, publicly writable root) under node; wait until up."""
-    server_js = ensure_css(css_dir)
-    data, port = workdir / "css-data", free_port()
-    data.mkdir()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/"
+    return _launch(
+        Server("CSS", base, _css_process(css_dir, workdir, "css", CSS_PUBLIC_CONFIG, base))
+    )
+
+
+def start_css_with_account(css_dir: Path, workdir: Path) -> Server:
+    """Start a second CSS with accounts, make an account with a pod and a client credential;
+    the Server's root is that pod. Its base URL says `localhost`: with 127.0.0.1 the CSS
+    answers 401 to every authenticated request."""
+    port = free_port()
+    base = f"http://localhost:{port}/"
+    process = _css_process(css_dir, workdir, "css-accounts", CSS_ACCOUNTS_CONFIG, base)
+    server = _launch(Server("CSS", base, process))
+    try:
+        server.root, server.credentials = _css_account(base)
+    except BaseException:
+        process.stop()
+        raise
+    return server
+
+
+def _css_process(css_dir: Path, workdir: Path, name: str, config: str, base: str) -> ServerProcess:
+    """Start the CSS with `config` at `base` under node, with a fresh data folder and a log
+    file in `workdir` named after `name`."""
+    server_js = ensure_css(css_dir)
+    data = workdir / f"{name}-data"
+    data.mkdir()
     argv = [
         "node",
         str(server_js),
         "-c",
-        "@css:config/file-root.json",
+        config,
         "-f",
         str(data),
         "-b",
         base,
         "-p",
-        str(port),
+        str(urlsplit(base).port),
         "-l",
         "warn",
     ]
     # The CSS turns every CSS_* variable into a command-line option: pass none.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSS_")}
-    return _launch(
-        Server("CSS", base, ServerProcess(argv, workdir / "css.log", cwd=css_dir, env=env))
-    )
+    return ServerProcess(argv, workdir / f"{name}.log", cwd=css_dir, env=env)
 
 
 def ensure_css(css_dir: Path) -> Path:
@@ -192,14 +256,80 @@ def css_version(css_dir: Path) -> str:
 
 
 def _pod_url(created: str) -> str:
-    """The pod URL from the JSON `commonpod pod create` prints (maybe after other lines)."""
-    for text in (created, *reversed(created.strip().splitlines())):
+    """The pod URL from the JSON `commonpod pod create` or `account create` prints (maybe
+    after other lines)."""
+    pod = _last_json(created).get("pod")
+    if not isinstance(pod, str):
+        raise BenchError(f"`commonpod` printed no JSON with a 'pod' key:\n{created}")
+    return pod if pod.endswith("/") else pod + "/"
+
+
+def _commonpod_account(command: list[str], data: Path) -> tuple[str, ClientCredentials]:
+    """Create the benchmark's Commonpod account and a client credential for it with the CLI;
+    the account's pod URL and the credential."""
+    # A password nobody needs: the run signs in with the client credential only.
+    created = _run(
+        [*command, "account", "create", ACCOUNT, "--data-dir", str(data), "--password-file", "-"],
+        stdin=secrets.token_urlsafe(16) + "\n",
+    )
+    made = _run([*command, "credentials", "create", ACCOUNT, "--data-dir", str(data)])
+    try:
+        answer = _last_json(made)
+        credentials = ClientCredentials(
+            answer["issuer"], answer["client_id"], answer["client_secret"], answer["webid"]
+        )
+    except (KeyError, TypeError):
+        raise BenchError(f"`commonpod credentials create` printed no credential:\n{made}") from None
+    return _pod_url(created), credentials
+
+
+def _css_account(base: str) -> tuple[str, ClientCredentials]:
+    """Make an account, a pod and a client credential through the CSS's account JSON API
+    (following the `controls` URLs of each answer); the pod URL and the credential. The
+    account needs a login method (an email and password) before it may have a pod."""
+    created = _css_api("POST", _css_controls(base, None)["account"]["create"], {}, None)
+    token = created["authorization"]
+    controls = _css_controls(base, token)
+    login = {"email": "bench@example.org", "password": secrets.token_urlsafe(16)}
+    _css_api("POST", controls["password"]["create"], login, token)
+    pod = _css_api("POST", controls["account"]["pod"], {"name": CSS_POD}, token)
+    webid = pod["webId"]
+    body = {"name": "bench", "webId": webid}
+    made = _css_api("POST", controls["account"]["clientCredentials"], body, token)
+    return pod["pod"], ClientCredentials(base, made["id"], made["secret"], webid)
+
+
+def _css_controls(base: str, token: str | None) -> dict[str, dict[str, str]]:
+    """The `controls` of the CSS account API, as seen with `token` (or none)."""
+    return _css_api("GET", base + ".account/", None, token)["controls"]
+
+
+def _css_api(method: str, url: str, body: object, token: str | None) -> dict:
+    """One JSON request to the CSS account API; its JSON answer."""
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"CSS-Account-Token {token}"
+    data = None
+    if body is not None:  # a Content-Type without a body is a 500 from the CSS
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    status, answer = http_request(method, url, headers, data)
+    text = answer.decode("utf-8", errors="replace")
+    if not 200 <= status < 300:
+        raise BenchError(f"CSS account API: {method} {url} -> {status}: {text[:500]}")
+    return json.loads(text)
+
+
+def _last_json(printed: str) -> dict:
+    """The JSON object a command printed (maybe after other lines); {} if none."""
+    for text in (printed, *reversed(printed.strip().splitlines())):
         try:
-            pod = json.loads(text)["pod"]
-        except (ValueError, KeyError, TypeError):
+            value = json.loads(text)
+        except ValueError:
             continue
-        return pod if pod.endswith("/") else pod + "/"
-    raise BenchError(f"`commonpod pod create` printed no JSON with a 'pod' key:\n{created}")
+        if isinstance(value, dict):
+            return value
+    return {}
 
 
 def _launch(server: Server) -> Server:
@@ -233,9 +363,10 @@ def _wait_until_up(server: Server, timeout_s: float = 120.0) -> None:
     )
 
 
-def _run(argv: list[str], cwd: Path | None = None) -> str:
-    """Run a command to completion and return its stdout; its output in the error if it fails."""
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+def _run(argv: list[str], cwd: Path | None = None, stdin: str | None = None) -> str:
+    """Run a command to completion (`stdin` as its input) and return its stdout; its output
+    in the error if it fails."""
+    done = subprocess.run(argv, cwd=cwd, input=stdin, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchError(
             f"`{' '.join(argv)}` failed ({done.returncode}):\n{done.stdout}{done.stderr}"

@@ -4,6 +4,9 @@ wrk cannot measure HEAD: its HTTP parser waits for the body that the response's
 Content-Length announces, which a HEAD response never sends, so every connection
 stalls. HEAD rows therefore run on a stdlib asyncio client that keeps the same
 number of keep-alive connections busy.
+
+DPoP rows send a proof made beforehand with every request (wrk's Lua cannot sign): the
+proofs go to wrk in one file per thread, each used once.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Row:
     body: str = ""
     slug: bool = False
     value_cycle: int = 0  # > 0: the body holds VALUE, filled with 0 .. value_cycle - 1
+    dpop: bool = False  # every request carries an access token and a fresh DPoP proof
+    baseline: str = ""  # DPoP rows: the row without credentials whose rate sizes the proofs
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,20 @@ class LoadSettings:
 
 
 @dataclass(frozen=True)
+class ProofTable:
+    """What one run of a DPoP row sends: the Authorization header and, request after request,
+    the path it goes to and its own DPoP proof."""
+
+    authorization: str
+    requests: list[tuple[str, str]]  # (path, DPoP proof)
+    made_at: float  # time.monotonic() when the first proof was made
+
+    def age(self) -> float:
+        """Seconds since the first proof was made."""
+        return time.monotonic() - self.made_at
+
+
+@dataclass(frozen=True)
 class LoadResult:
     """What one run of load measured."""
 
@@ -60,6 +79,8 @@ class LoadResult:
     statuses: dict[int, int]
     socket_errors: int
     abandoned: int = 0  # sent but unanswered when the run ended (wrk drops them)
+    ran_out: bool = False  # a DPoP run used up its proofs before the end: it does not count
+    first_error: str = ""  # the status and start of the body of the first non-2xx response
 
     @property
     def rate(self) -> float:
@@ -73,23 +94,39 @@ class LoadResult:
 
 
 def run_load(
-    row: Row, origin: str, settings: LoadSettings, seconds: int, tag: str, workdir: Path
+    row: Row,
+    origin: str,
+    settings: LoadSettings,
+    seconds: int,
+    tag: str,
+    workdir: Path,
+    proofs: ProofTable | None = None,
 ) -> LoadResult:
-    """Put `row` on the server at `origin` for `seconds`; `tag` names Slugs apart."""
+    """Put `row` on the server at `origin` for `seconds`; `tag` names Slugs apart. A DPoP row
+    needs `proofs`, made for this run alone."""
     if row.method == "HEAD":
         return asyncio.run(_head_load(row, origin, settings, seconds))
-    return _wrk_load(row, origin, settings, seconds, tag, workdir)
+    if row.dpop and proofs is None:
+        raise LoadError(f"{row.label}: a DPoP row needs a table of proofs")
+    return _wrk_load(row, origin, settings, seconds, tag, workdir, proofs)
 
 
 # --- wrk --------------------------------------------------------------------------------
 
 
 def _wrk_load(
-    row: Row, origin: str, settings: LoadSettings, seconds: int, tag: str, workdir: Path
+    row: Row,
+    origin: str,
+    settings: LoadSettings,
+    seconds: int,
+    tag: str,
+    workdir: Path,
+    proofs: ProofTable | None,
 ) -> LoadResult:
     """Run wrk once with a script generated for `row` and read its result line."""
     script = workdir / f"{tag}.lua"
-    script.write_text(lua_script(row, settings.threads, tag), encoding="utf-8")
+    proof_files = _write_proofs(proofs, settings.threads, workdir / tag) if proofs else []
+    script.write_text(lua_script(row, settings.threads, tag, proofs, proof_files), "utf-8")
     argv = [
         "wrk",
         f"-t{settings.threads}",
@@ -100,8 +137,24 @@ def _wrk_load(
         str(script),
         origin + row.paths[0],
     ]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    finally:
+        for path in proof_files:
+            path.unlink(missing_ok=True)
     return _parse_wrk(done.stdout, done.stderr)
+
+
+def _write_proofs(proofs: ProofTable, threads: int, stem: Path) -> list[Path]:
+    """One file per wrk thread, `<stem>-<thread>.proofs`: thread t gets requests t, t +
+    threads, t + 2 × threads … of the table, one "<path> <proof>" line each."""
+    paths = []
+    for thread in range(threads):
+        path = stem.with_name(f"{stem.name}-{thread}.proofs")
+        lines = (f"{target} {proof}\n" for target, proof in proofs.requests[thread::threads])
+        path.write_text("".join(lines), encoding="ascii")
+        paths.append(path)
+    return paths
 
 
 def _parse_wrk(stdout: str, stderr: str) -> LoadResult:
@@ -120,20 +173,34 @@ def _parse_wrk(stdout: str, stderr: str) -> LoadResult:
                 statuses=dict(statuses),
                 socket_errors=data["socket_errors"],
                 abandoned=max(0, data["sent"] - data["requests"]),
+                ran_out=data["ran_out"] > 0,
+                first_error=data["first_error"],
             )
     raise LoadError(f"wrk printed no result.\nstdout:\n{stdout}\nstderr:\n{stderr}")
 
 
-def lua_script(row: Row, threads: int, tag: str) -> str:
-    """The wrk script for `row`: a generated `config` table, then the shared hooks."""
+def lua_script(
+    row: Row,
+    threads: int,
+    tag: str,
+    proofs: ProofTable | None = None,
+    proof_files: list[Path] | None = None,
+) -> str:
+    """The wrk script for `row`: a generated `config` table, then the shared hooks. With
+    `proofs`, its Authorization header and the per-thread files holding its proofs."""
+    headers = list(row.headers)
+    if proofs:
+        headers.append(("Authorization", proofs.authorization))
     fields = {
         "threads": str(threads),
         "method": lua_string(row.method),
         "paths": "{" + ", ".join(lua_string(p) for p in row.paths) + "}",
         "headers": "{"
-        + ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in row.headers)
+        + ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers)
         + "}",
     }
+    if proof_files:
+        fields["proof_files"] = "{" + ", ".join(lua_string(str(p)) for p in proof_files) + "}"
     if row.body:
         fields["body"] = lua_string(row.body)
     if row.slug:
