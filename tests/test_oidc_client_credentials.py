@@ -89,7 +89,7 @@ def test_other_agents_get_403_not_401(server: Server, owner, key) -> None:
 
 
 @pytest.mark.parametrize("case", ["replayed", "wrong method", "wrong url", "other key",
-                                  "bearer", "no proof", "forged", "stale proof", "no ath"])
+                                  "bearer", "no proof", "forged", "stale proof", "wrong ath"])
 def test_rejections_are_401(server: Server, owner, key, case: str) -> None:
     token = _token(server, owner, key)
     url = owner["pod"]
@@ -111,12 +111,24 @@ def test_rejections_are_401(server: Server, owner, key, case: str) -> None:
         headers["Authorization"] = f"DPoP {head}.{body}.{sig[::-1]}"
     elif case == "stale proof":
         headers["DPoP"] = key.proof("GET", url, token, iat=time.time() - 3600)
-    elif case == "no ath":
-        headers["DPoP"] = key.proof("GET", url)
+    elif case == "wrong ath":
+        headers["DPoP"] = key.proof("GET", url, token + "x")
     r = httpx.get(url, headers=headers)
     assert r.status_code == 401, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert "DPoP" in r.headers["www-authenticate"]
+
+
+def test_a_proof_without_ath_is_accepted_when_signed_by_the_bound_key(
+        server: Server, owner, key) -> None:
+    """Inrupt's client omits ath; the cnf.jkt binding still confines the token to its key."""
+    token = _token(server, owner, key)
+    url = owner["pod"]
+    ok = httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", url)})
+    assert ok.status_code == 200
+    other = httpx.get(url, headers={"Authorization": f"DPoP {token}",
+                                    "DPoP": DPoPKey().proof("GET", url)})
+    assert other.status_code == 401
 
 
 def test_token_endpoint_refuses_bad_clients(server: Server, owner, key) -> None:

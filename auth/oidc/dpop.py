@@ -275,10 +275,18 @@ def _check_claims(claims: dict[str, Any], method: str, url: str, earliest: float
 
 
 def _check_ath(claims: dict[str, Any], access_token: str) -> None:
-    """RFC 9449 §4.3 item 12: ``ath`` is the base64url SHA-256 of the access token."""
+    """RFC 9449 §4.3 item 12: ``ath`` is the base64url SHA-256 of the access token.
+
+    Checked whenever present. A proof without it is accepted: the Inrupt client libraries
+    (solid-client-authn 5), like other Solid clients, omit it, and the Community Solid Server
+    accepts that. The proof must still be signed by the key the token is bound to (``cnf.jkt``),
+    which the caller checks, so only the holder of that key can use the token.
+    """
     ath = claims.get("ath")
+    if ath is None:
+        return
     if not isinstance(ath, str):
-        raise rejection("DPoP proof lacks ath (the hash of the access token it is sent with)")
+        raise rejection("DPoP proof ath must be a string")
     expected = urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest())
     if not hmac.compare_digest(ath.encode(), expected):
         raise rejection("DPoP proof ath does not match the access token")

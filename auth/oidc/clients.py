@@ -1,0 +1,184 @@
+"""The applications that may ask for tokens through the authorization-code flow.
+
+Two kinds (Solid-OIDC §5):
+
+- **Registered clients** (RFC 7591 dynamic registration): sealed system records
+  ``oidc-client:{client_id}``; a confidential client's secret is kept as a SHA-256 only.
+- **Client ID Documents** (Solid-OIDC §5.1): the ``client_id`` is an https URL (http on
+  loopback) that dereferences to a JSON-LD document whose own ``client_id`` is that URL.
+  Fetched by :func:`fetch_client_document` (the one place that goes to the network) and cached
+  for a few minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from pod.store.system import SystemRecords, dump
+
+ID_PREFIX = "app_"
+RECORD = "oidc-client:"
+FETCH_TIMEOUT = 5.0
+MAX_DOCUMENT = 100 * 1024
+CACHE_SECONDS = 300
+FAILED_CACHE_SECONDS = 30
+CACHE_SIZE = 1000
+DEFAULT_GRANTS = ("authorization_code",)
+
+
+class ClientError(ValueError):
+    """Client metadata or a Client ID Document that cannot be used."""
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What the provider needs to know of an application."""
+
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    client_name: str = ""
+    grant_types: tuple[str, ...] = DEFAULT_GRANTS
+    scope: str | None = None
+    auth_method: str = "none"
+    secret_sha256: str | None = None
+    document: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def check_secret(self, secret: str) -> bool:
+        if self.secret_sha256 is None:
+            return False
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        return hmac.compare_digest(digest, self.secret_sha256)
+
+
+def is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def check_redirect_uri(uri: object) -> str:
+    """A redirect URI must be absolute https, or http on loopback, without a fragment
+    (RFC 6749 §3.1.2, RFC 8252 §7.3)."""
+    if not isinstance(uri, str) or len(uri) > 2048:
+        raise ClientError("redirect_uris must be URL strings")
+    parts = urlsplit(uri)
+    if parts.fragment or not parts.hostname:
+        raise ClientError(f"redirect URI {uri!r} must be absolute and without a fragment")
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
+        raise ClientError(f"redirect URI {uri!r} must be https (or http on loopback)")
+    return uri
+
+
+def is_document_id(client_id: str) -> bool:
+    """Whether ``client_id`` names a Client ID Document (an https URL, or http on loopback)."""
+    parts = urlsplit(client_id)
+    return bool(parts.hostname) and (
+        parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)))
+
+
+def _strings(value: object, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ClientError(f"{name} must be a list of strings")
+    return tuple(value)
+
+
+def from_document(url: str, doc: object) -> ClientInfo:
+    """A client from a Client ID Document (Solid-OIDC §5.1): a public client."""
+    if not isinstance(doc, dict) or doc.get("client_id") != url:
+        raise ClientError("the Client ID Document's client_id is not its own URL")
+    uris = tuple(check_redirect_uri(u) for u in _strings(doc.get("redirect_uris"),
+                                                          "redirect_uris"))
+    if not uris:
+        raise ClientError("the Client ID Document lists no redirect_uris")
+    grants = _strings(doc.get("grant_types", list(DEFAULT_GRANTS)), "grant_types")
+    scope = doc.get("scope")
+    name = doc.get("client_name")
+    return ClientInfo(url, uris, name if isinstance(name, str) else "", grants,
+                      scope if isinstance(scope, str) else None, "none", None, document=True)
+
+
+async def fetch_client_document(url: str) -> object:
+    """GET a Client ID Document: 5 s, at most 100 kB, no redirects. Raises :class:`ClientError`.
+
+    The one network call of this module, kept apart so that a hardened fetcher can replace it.
+    """
+    try:
+        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False) as http, \
+                http.stream("GET", url, headers={"Accept": "application/ld+json, "
+                                                           "application/json"}) as reply:
+            if reply.status_code != 200:
+                raise ClientError(f"the Client ID Document answered {reply.status_code}")
+            body = bytearray()
+            async for chunk in reply.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_DOCUMENT:
+                    raise ClientError("the Client ID Document is larger than 100 kB")
+    except httpx.HTTPError as error:
+        raise ClientError(f"the Client ID Document could not be fetched: {error}") from None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ClientError("the Client ID Document is not JSON") from None
+
+
+class Clients:
+    """Find, register and cache clients."""
+
+    def __init__(self, system: SystemRecords):
+        self.system = system
+        self._documents: dict[str, tuple[float, ClientInfo | None]] = {}
+
+    async def find(self, client_id: str) -> ClientInfo | None:
+        """The client named ``client_id``, or ``None`` when there is no usable one."""
+        if client_id.startswith(ID_PREFIX):
+            data = await self.system.get_json(RECORD + client_id)
+            return _from_record(data) if data else None
+        if not is_document_id(client_id):
+            return None
+        now = time.monotonic()
+        cached = self._documents.get(client_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            info: ClientInfo | None = from_document(client_id,
+                                                    await fetch_client_document(client_id))
+        except ClientError:
+            info = None
+        if len(self._documents) >= CACHE_SIZE:
+            self._documents = {k: v for k, v in self._documents.items() if v[0] > now}
+            while len(self._documents) >= CACHE_SIZE:
+                self._documents.pop(next(iter(self._documents)))
+        self._documents[client_id] = (now + (CACHE_SECONDS if info else FAILED_CACHE_SECONDS),
+                                      info)
+        return info
+
+    async def save(self, info: ClientInfo, metadata: dict[str, Any]) -> None:
+        """Store a registered client with its (validated) RFC 7591 metadata."""
+        record = {"client_id": info.client_id, "redirect_uris": list(info.redirect_uris),
+                  "client_name": info.client_name, "grant_types": list(info.grant_types),
+                  "scope": info.scope, "auth_method": info.auth_method,
+                  "secret_sha256": info.secret_sha256, "metadata": metadata,
+                  "created": int(time.time())}
+        async with self.system.write() as tx:
+            await tx.put(RECORD + info.client_id, dump(record))
+
+
+def _from_record(data: dict[str, Any]) -> ClientInfo:
+    return ClientInfo(data["client_id"], tuple(data["redirect_uris"]), data["client_name"],
+                      tuple(data["grant_types"]), data["scope"], data["auth_method"],
+                      data["secret_sha256"])

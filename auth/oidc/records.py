@@ -1,0 +1,89 @@
+"""The provider's short-lived sealed records: codes, refresh tokens, pending authorizations.
+
+Codes and refresh tokens are stored under the SHA-256 of their value (the value itself never);
+a record is consumed with the version it was read at, so of two concurrent uses one fails.
+A pending authorization request (what the consent page is about) is kept server-side under a
+random id, for one use and a few minutes, bound to the browser session that saw the page.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+from auth.oidc.grants import (
+    CODE_RECORD,
+    REFRESH_RECORD,
+    Call,
+    StoredCode,
+    StoredRefresh,
+    digest,
+)
+from pod.errors import VersionConflict
+from pod.store.system import SystemRecords, dump
+
+PENDING_RECORD = "oidc-pending:"
+PENDING_LIFETIME = 600
+
+
+async def load_code(system: SystemRecords, code: str) -> StoredCode | None:
+    name = CODE_RECORD + digest(code)
+    opened = await system.get(name)
+    return StoredCode(name, opened.version, **json.loads(opened.data)) if opened else None
+
+
+async def load_refresh(system: SystemRecords, token: str) -> StoredRefresh | None:
+    name = REFRESH_RECORD + digest(token)
+    opened = await system.get(name)
+    return StoredRefresh(name, opened.version, **json.loads(opened.data)) if opened else None
+
+
+class _Consumed(Exception):
+    """A record to consume was used meanwhile."""
+
+
+async def commit(system: SystemRecords, call: Call) -> bool:
+    """Store what authlib queued; ``False`` (nothing stored) if a consumed record was
+    already used — a code or refresh token presented twice (RFC 6749 §4.1.2, §10.4)."""
+    if not call.writes and not call.consume:
+        return True
+    try:
+        async with system.write() as tx:
+            for name, version in call.consume:
+                if not await tx.delete(name, expect=version):
+                    raise _Consumed
+            for name, data in call.writes:
+                await tx.put(name, data)
+    except (_Consumed, VersionConflict):
+        return False
+    return True
+
+
+async def keep_pending(system: SystemRecords, params: dict[str, str], session: str) -> str:
+    """Keep an authorization request for the consent form; its id goes into the form."""
+    pending_id = secrets.token_urlsafe(24)
+    record = {"params": params, "session": session,
+              "expires": time.time() + PENDING_LIFETIME}
+    async with system.write() as tx:
+        await tx.put(PENDING_RECORD + pending_id, dump(record))
+    return pending_id
+
+
+async def take_pending(system: SystemRecords, pending_id: str,
+                       session: str) -> dict[str, str] | None:
+    """The parameters of a pending request of this session, removed (single use); ``None``
+    when unknown, used, expired or another session's."""
+    if not pending_id or len(pending_id) > 64:
+        return None
+    name = PENDING_RECORD + pending_id
+    async with system.write() as tx:
+        opened = await tx.get(name)
+        if opened is None:
+            return None
+        record: dict[str, Any] = json.loads(opened.data)
+        if record["session"] != session:
+            return None  # not consumed: it is not this browser's to spend
+        await tx.delete(name)
+    return record["params"] if record["expires"] > time.time() else None
