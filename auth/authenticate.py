@@ -3,12 +3,17 @@
 Solid-OIDC (§8) with DPoP (RFC 9449 §7): ``Authorization: DPoP <access token>`` plus a ``DPoP``
 proof for this method and URL, signed by the key the token is bound to (``cnf.jkt``). A
 DPoP-bound token presented as ``Bearer`` is refused; no DPoP nonce is ever required on resource
-requests. Requests without credentials are anonymous.
+requests. Requests without credentials are anonymous. Tokens of this server's issuer are
+checked with its own key; with :class:`~auth.oidc.remote.RemoteTokens` given, tokens of other
+issuers are checked as Solid-OIDC §8 describes (WebID profile → issuer → JWKS).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from auth.oidc.dpop import ReplayCache, verify_proof
+from auth.oidc.remote import RemoteTokens, same_issuer, unverified_claims
 from auth.oidc.tokens import AccessTokens
 from pod.access.agent import ANONYMOUS, Agent
 from pod.access.decide import CHALLENGE
@@ -23,8 +28,9 @@ def _refuse(detail: str) -> Unauthenticated:
 class Authenticator:
     """Verifies access tokens and their DPoP proofs for the resource server."""
 
-    def __init__(self, tokens: AccessTokens, replay: ReplayCache):
-        self._tokens, self._replay = tokens, replay
+    def __init__(self, tokens: AccessTokens, replay: ReplayCache,
+                 remote: RemoteTokens | None = None):
+        self._tokens, self._replay, self._remote = tokens, replay, remote
 
     async def agent(self, method: str, url: str, headers: dict[str, str]) -> Agent:
         """The agent behind a request (``url`` is the absolute URL the client used)."""
@@ -41,10 +47,19 @@ class Authenticator:
         proof = headers.get("dpop")
         if not proof:
             raise _refuse("a DPoP proof header is required with a DPoP-bound token")
-        claims = self._tokens.verify(token)
+        claims = await self._verify(token)
         checked = verify_proof(proof, method=method, url=url, replay=self._replay,
                                access_token=token)
         if checked.jkt != claims.get("cnf", {}).get("jkt"):
             raise _refuse("the DPoP proof is signed by another key than the token is bound to")
         return Agent(webid=claims["webid"], client_id=claims.get("client_id"),
                      issuer=claims["iss"], origin=origin)
+
+    async def _verify(self, token: str) -> dict[str, Any]:
+        """The claims of a token of this issuer or, when allowed, of another one."""
+        if self._remote is not None:
+            peeked = unverified_claims(token) or {}
+            issuer = peeked.get("iss")
+            if isinstance(issuer, str) and not same_issuer(issuer, self._tokens.issuer):
+                return await self._remote.verify(token, peeked)
+        return self._tokens.verify(token)

@@ -60,6 +60,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or await open_runtime(settings)
         app.state.identity = identity = await Identity.open(rt.system, settings.base_url)
+        identity.federate(rt)  # other issuers' tokens, acl:agentGroup documents
         router.ldp = LdpEndpoint(rt, env, identity.authenticator)
         app.state.runtime = rt  # server-path routes (accounts) reach the runtime here
         try:

@@ -85,11 +85,13 @@ class Server:
         return json.loads(cli("pod", "create", name, *flags, data_dir=self.data_dir).stdout)
 
 
-def new_server(tmp: Path) -> Server:
-    """An initialised (not started) server in ``tmp``."""
+def new_server(tmp: Path, *, allow_private_fetch: bool = True) -> Server:
+    """An initialised (not started) server in ``tmp``; it may fetch from loopback (tests)."""
     port = free_port()
     data = tmp / "data"
     cli("init", "--base-url", f"http://127.0.0.1:{port}/", data_dir=data)
+    with (data / "settings.toml").open("a") as f:
+        f.write(f"allow_private_fetch = {str(allow_private_fetch).lower()}\n")
     return Server(data, port)
 
 

@@ -134,3 +134,50 @@ def test_acl_resources_need_control_on_their_subject(world) -> None:
 ])
 def test_provisioned_defaults(world, path: str, agent: Agent, expected: set[Mode]) -> None:
     test_granted_modes(world, path, agent, expected)
+
+
+GROUP = "https://groups.example/friends#g"
+APP = "https://app.example"
+GROUP_ACL = f"""@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#friends> a acl:Authorization; acl:agentGroup <{GROUP}>; acl:accessTo <./>; acl:mode acl:Read.
+<#app> a acl:Authorization; acl:agent <{CAROL}>; acl:origin <{APP}>; acl:accessTo <./>;
+  acl:mode acl:Write.
+<#app-friends> a acl:Authorization; acl:agentGroup <{GROUP}>; acl:origin <{APP}>;
+  acl:accessTo <./>; acl:mode acl:Append.
+"""
+
+
+@pytest.mark.parametrize("agent, expected", [
+    (ANONYMOUS, set()),
+    (Agent(origin=APP), set()),                      # groups and origins need a WebID too
+    (Agent(BOB), {R}),                               # a member of the group
+    (Agent(BOB, origin=APP), {R, A}),
+    (Agent(BOB, origin="https://evil.example"), {R}),
+    (Agent(CAROL), set()),                           # not a member; origin missing
+    (Agent(CAROL, origin=APP), {W, A}),
+    (Agent(CAROL, origin="https://evil.example"), set()),
+])
+def test_agent_groups_and_origins(world, agent: Agent, expected: set[Mode]) -> None:
+    loop, rt, k = world
+    asked: list[tuple[str, str]] = []
+
+    async def is_member(group: str, webid: str) -> bool:
+        asked.append((group, webid))
+        return group == GROUP and webid == BOB
+
+    async def modes():
+        await rt.resources.put(k, Target("alice", "/groups/"), b"", None, Conditions())
+        await rt.resources.put(k, Target("alice", "/groups/.acl"), GROUP_ACL.encode(),
+                               "text/turtle", Conditions())
+        rt.access.is_member = is_member
+        try:
+            async with rt.resources.store.read(k) as reader:
+                [found] = await rt.access.modes(reader, k, Target("alice", "/groups/"), (agent,))
+                return found
+        finally:
+            rt.access.is_member = None
+
+    assert loop.run_until_complete(modes()) == expected
+    assert all(webid == agent.webid for _, webid in asked)
+    if agent.webid is None:
+        assert not asked  # nobody to look up

@@ -4,11 +4,16 @@ For a resource, the effective ACL is its own ``.acl`` (``acl:accessTo``) or else
 ancestor container's ``.acl`` (``acl:default``) — WAC §5 "ACL Resolution". Parsed ACLs are
 cached by their sealed version, so an ACL change takes effect on the very next request. The
 pod owner always holds Control, so no ACL edit can lock them out of their own pod.
+
+``acl:agentGroup`` membership is asked of ``is_member``, a callback wired in at start-up (the
+authentication layer reads group documents, local or remote); without it groups grant nothing.
+Groups are asked only when they could add a mode.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 from pod.access import wac
@@ -23,12 +28,16 @@ from pod.store.sealed import Opened, PodKeys, SealedReader
 CACHE_SIZE = 4096
 CHALLENGE = 'DPoP algs="ES256 ES384 PS256 RS256 EdDSA"'
 
+IsMember = Callable[[str, str], Awaitable[bool]]
+"""``await is_member(group_iri, webid)``: does the group's document list the WebID?"""
+
 
 class AccessDecider:
     """Answers "may this agent do this?" from the ACL resources in the sealed store."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, is_member: IsMember | None = None):
         self.base_url = base_url
+        self.is_member = is_member
         self._cache: OrderedDict[tuple[bytes, str, bytes], list[wac.Authorization]] = (
             OrderedDict())
 
@@ -71,6 +80,11 @@ class AccessDecider:
         out = []
         for agent in agents:
             modes = wac.granted(auths, agent, url, inherited)
+            if self.is_member is not None:
+                groups = wac.groups_to_ask(auths, agent, url, inherited, modes)
+                if groups:
+                    member = [g for g in groups if await self.is_member(g, agent.webid or "")]
+                    modes = wac.granted(auths, agent, url, inherited, member)
             if agent.webid is not None and agent.webid == self.owner(target.pod):
                 modes.add(Mode.CONTROL)
             out.append(modes)

@@ -8,7 +8,7 @@ the effective ACL document (own or inherited via ``acl:default``) is ``pod.acces
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -39,15 +39,21 @@ class Authorization:
     access_to: frozenset[str]
     default: frozenset[str]
 
-    def applies_to(self, agent: Agent) -> bool:
-        """Whether ``agent`` is among the agents this authorization names (WAC §4.3)."""
-        if self.origins and agent.origin not in self.origins:
+    def applies_to(self, agent: Agent, groups: Collection[str] = ()) -> bool:
+        """Whether ``agent`` is among the agents this authorization names (WAC §4.3);
+        ``groups`` are the ``acl:agentGroup`` IRIs the agent is known to be a member of."""
+        if not self.origin_allowed(agent):
             return False
         if FOAF_AGENT in self.classes:
             return True
         if agent.webid is None:
             return False
-        return AUTHENTICATED in self.classes or agent.webid in self.agents
+        return (AUTHENTICATED in self.classes or agent.webid in self.agents
+                or any(group in groups for group in self.groups))
+
+    def origin_allowed(self, agent: Agent) -> bool:
+        """``acl:origin`` (WAC §4.3): when given, the request's ``Origin`` must be one of them."""
+        return not self.origins or agent.origin in self.origins
 
 
 def parse_acl(triples: Iterable[ox.Triple]) -> list[Authorization]:
@@ -71,12 +77,28 @@ def parse_acl(triples: Iterable[ox.Triple]) -> list[Authorization]:
     return out
 
 
-def granted(auths: Iterable[Authorization], agent: Agent, url: str, inherited: bool) -> set[Mode]:
+def granted(auths: Iterable[Authorization], agent: Agent, url: str, inherited: bool,
+            groups: Collection[str] = ()) -> set[Mode]:
     """Modes ``agent`` gets on ``url`` from one ACL document: through ``acl:accessTo`` on its
-    own ACL, or through ``acl:default`` of the container whose ACL is ``inherited``."""
+    own ACL, or through ``acl:default`` of the container whose ACL is ``inherited``;
+    ``groups`` are the groups the agent is a member of."""
     modes: set[Mode] = set()
     for auth in auths:
         targets = auth.default if inherited else auth.access_to
-        if url in targets and auth.applies_to(agent):
+        if url in targets and auth.applies_to(agent, groups):
             modes |= auth.modes
     return modes
+
+
+def groups_to_ask(auths: Iterable[Authorization], agent: Agent, url: str, inherited: bool,
+                  have: set[Mode]) -> list[str]:
+    """The ``acl:agentGroup`` IRIs whose membership could add modes to ``have``."""
+    if agent.webid is None:
+        return []
+    out: list[str] = []
+    for auth in auths:
+        targets = auth.default if inherited else auth.access_to
+        if auth.groups and url in targets and not auth.modes <= have \
+                and auth.origin_allowed(agent):
+            out.extend(g for g in sorted(auth.groups) if g not in out)
+    return out
