@@ -189,3 +189,48 @@ def test_credentials_on_the_account_page(server: Server, key) -> None:
     r = httpx.post(token_url, data={"grant_type": "client_credentials"}, auth=(client_id, secret),
                    headers={"DPoP": key.proof("POST", token_url)})
     assert r.status_code == 401
+
+
+def _forge(server: Server, **changes: object) -> tuple[str, DPoPKey]:
+    """A token signed with the server's real key (read as its operator can), claims changed."""
+    import asyncio
+
+    from auth.oidc.dpop import thumbprint
+    from auth.oidc.tokens import SigningKeys
+    from pod.runtime import open_runtime
+    from pod.settings import load as load_settings
+
+    key = DPoPKey()
+
+    async def sign() -> str:
+        rt = await open_runtime(load_settings({"data_dir": server.data_dir}))
+        try:
+            keys = await SigningKeys.load_or_create(rt.system)
+        finally:
+            await rt.close()
+        now = int(time.time())
+        claims = {"iss": server.base, "sub": "x", "webid": server.base + "alice/profile/card#me",
+                  "client_id": "forged", "aud": ["solid", "forged"], "iat": now,
+                  "exp": now + 300, "jti": "j", "scope": "webid",
+                  "cnf": {"jkt": thumbprint(key.key.as_dict(private=False))}}
+        claims.update(changes)
+        return keys.sign(claims, typ="at+jwt")
+
+    return asyncio.run(sign()), key
+
+
+@pytest.mark.parametrize("changes, why", [
+    ({}, None),
+    ({"exp": int(time.time()) - 600, "iat": int(time.time()) - 900}, "expired"),
+    ({"aud": ["someone-else"]}, "audience"),
+    ({"iss": "https://other.example/"}, "issuer"),
+    ({"cnf": {}}, "bound"),
+])
+def test_token_claims_are_checked(server: Server, changes: dict, why: str | None) -> None:
+    token, key = _forge(server, **changes)
+    url = server.base + "alice/"
+    r = httpx.get(url, headers=dpop_headers(key, token, "GET", url))
+    if why is None:
+        assert r.status_code == 200  # the forging itself is sound: a valid token passes
+    else:
+        assert r.status_code == 401, r.text
