@@ -145,7 +145,8 @@ class LdpEndpoint:
             if ctype == rdf.TURTLE:
                 body = self.rt.resources.turtle(target, res, members)
             else:
-                body = rdf.serialize(self.rt.resources.triples(target, res, members), ctype)
+                body = rdf.serialize(self.rt.resources.triples(keys.pod_id, target, res, members),
+                                     ctype)
         headers["Content-Type"] = ctype
         return Reply(200, headers, body)
 

@@ -24,6 +24,7 @@ from pod.errors import (
 )
 from pod.resources import membership, rdf
 from pod.resources.conditions import Conditions
+from pod.resources.graphs import GraphCache
 from pod.resources.patch import ParsedPatch
 from pod.resources.paths import AUX_SUFFIXES, SEGMENT_SAFE, Target
 from pod.resources.records import BINARY, CONTAINER, RDF, Resource
@@ -48,6 +49,7 @@ class ResourceService:
     def __init__(self, store: SealedStore, base_url: str):
         self.store = store
         self.base_url = base_url
+        self._graphs = GraphCache()
 
     def url(self, target: Target, path: str | None = None) -> str:
         return f"{self.base_url}{target.pod}{path or target.path}"
@@ -88,12 +90,17 @@ class ResourceService:
         head = f"@prefix ldp: <{LDP}>.\n<{url}> a {types}{contains}.\n"
         return head.encode() + res.body
 
-    def triples(self, target: Target, res: Resource, members: list[str]) -> list[ox.Triple]:
+    def triples(self, pod_id: bytes, target: Target, res: Resource,
+                members: list[str]) -> list[ox.Triple]:
         """All triples of an RDF resource or container."""
-        own = rdf.parse(res.body, rdf.TURTLE, self.url(target)) if res.body else []
+        key = (pod_id, target.path, res.version)
+        own = self._graphs.get(key)
+        if own is None:
+            own = tuple(rdf.parse(res.body, rdf.TURTLE, self.url(target))) if res.body else ()
+            self._graphs.put(key, own)
         if res.kind == CONTAINER:
-            return self.server_triples(target, members) + own
-        return own
+            return [*self.server_triples(target, members), *own]
+        return list(own)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -143,7 +150,7 @@ class ResourceService:
                 raise UnsupportedMediaType("only RDF resources can be patched")
             else:
                 members = await self.members(tx, target, current)
-                before = set(self.triples(target, current, members))
+                before = set(self.triples(keys.pod_id, target, current, members))
             after = patch.apply(before)
             managed = set(self.server_triples(target, members)) if _is_dir(current) else set()
             if managed and not managed <= after:
@@ -151,7 +158,9 @@ class ResourceService:
             own = [t for t in after if t not in managed]
             body = rdf.serialize(own, rdf.TURTLE)
             res = self._represent(target, body, rdf.TURTLE, current, parsed=own)
-            return current is None, await self._store(tx, target, res, current)
+            await self._store(tx, target, res, current)
+        self._graphs.put((keys.pod_id, target.path, res.version), tuple(own))
+        return current is None, res
 
     async def delete(self, keys: PodKeys, target: Target, cond: Conditions) -> None:
         """Delete a resource and its auxiliary resources (Solid Protocol §5.4)."""
