@@ -47,9 +47,10 @@ class Authenticator:
         proof = headers.get("dpop")
         if not proof:
             raise _refuse("a DPoP proof header is required with a DPoP-bound token")
-        claims = await self._verify(token)
+        # the proof first: it costs no network, so a forged token never makes us fetch
         checked = verify_proof(proof, method=method, url=url, replay=self._replay,
                                access_token=token)
+        claims = await self._verify(token)
         if checked.jkt != claims.get("cnf", {}).get("jkt"):
             raise _refuse("the DPoP proof is signed by another key than the token is bound to")
         return Agent(webid=claims["webid"], client_id=claims.get("client_id"),
