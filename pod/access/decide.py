@@ -100,7 +100,7 @@ class AccessDecider:
             if path not in found:
                 [found[path]] = await self.modes(reader, keys, target.with_path(path), (agent,))
             if mode not in found[path]:
-                self._deny(agent, mode, path)
+                self._deny(agent, mode, f"{self.base_url}{target.pod}{path}")
         return found
 
     async def check_with_allow(
@@ -109,14 +109,14 @@ class AccessDecider:
         """Require ``mode`` on ``target`` and return its ``WAC-Allow`` value, in one ACL walk."""
         user, public = await self.modes(reader, keys, target, (agent, ANONYMOUS))
         if mode not in user:
-            self._deny(agent, mode, target.path)
+            self._deny(agent, mode, self.base_url + target.pod + target.path)
         return f'user="{_names(user)}",public="{_names(public)}"'
 
-    def _deny(self, agent: Agent, mode: Mode, path: str) -> NoReturn:
+    def _deny(self, agent: Agent, mode: Mode, url: str) -> NoReturn:
         if not agent.authenticated:
-            raise Unauthenticated(f"{mode.value} access to {path} needs an authenticated agent",
+            raise Unauthenticated(f"{mode.value} access to {url} needs an authenticated agent",
                                   headers={"WWW-Authenticate": CHALLENGE})
-        raise Forbidden(f"{agent.webid} has no {mode.value} access to {path}")
+        raise Forbidden(f"{agent.webid} has no {mode.value} access to {url}")
 
     async def wac_allow(
         self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent
