@@ -1,4 +1,4 @@
-"""The ``commonpod`` command line: init, serve, pod create/delete, account create, keys rotate.
+"""The ``commonpod`` command line: init, serve, pod, account, credentials, keys and vc.
 
 Every failure prints one clear line to stderr and exits non-zero; results that other tools
 read are printed as JSON on stdout.
@@ -25,6 +25,7 @@ from pod.resources.paths import check_pod_name
 from pod.resources.provision import create_pod
 from pod.runtime import open_runtime, rotate_keys
 from pod.settings import Settings
+from pod.statements import KeyFormatError, decode_public_key, verify
 from pod.store import keys
 from pod.store.directory import PodExists
 
@@ -229,6 +230,59 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- vc verify ---------------------------------------------------------------------------
+
+JSON_TYPES = ("application/ld+json", "application/json", "application/did+json",
+              "application/vc+ld+json", "application/vc")
+
+
+async def _fetch_json(url: str) -> object:
+    """A JSON document from another server, through the guarded fetcher (no private
+    addresses, bounded size and time)."""
+    from auth.fetch import Fetcher
+
+    fetched = await Fetcher().get(url, JSON_TYPES)
+    try:
+        return json.loads(fetched.body)
+    except ValueError as exc:
+        raise CommandError(f"{url} is not JSON: {exc}") from None
+
+
+def _read_credential(source: str) -> object:
+    """A credential from a file, stdin (``-``) or an http(s) URL."""
+    if source.startswith(("https://", "http://")):
+        from auth.fetch import FetchError
+
+        try:
+            data = asyncio.run(_fetch_json(source))
+        except FetchError as exc:
+            raise CommandError(f"cannot fetch {source}: {exc}") from None
+    else:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise CommandError(f"{source} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise CommandError(f"{source} is not a JSON object")
+    return data
+
+
+def cmd_vc_verify(args: argparse.Namespace) -> int:
+    if args.key is not None:
+        try:
+            decode_public_key(args.key)
+        except KeyFormatError as exc:
+            raise CommandError(f"--key: {exc}") from None
+    credential = _read_credential(args.source)
+    resolve = None if args.key is not None else _fetch_json
+    verdict = asyncio.run(verify(credential, resolve=resolve, public_key_multibase=args.key))
+    print(json.dumps({"verified": verdict.verified, "reasons": verdict.reasons,
+                      "warnings": verdict.warnings, "issuer": verdict.issuer,
+                      "verificationMethod": verdict.verification_method}, indent=2))
+    return 0 if verdict.verified else EXIT_FAILED
+
+
 def _data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="data directory (env COMMONPOD_DATA_DIR)")
 
@@ -284,6 +338,17 @@ def parser() -> argparse.ArgumentParser:
     key_cmds = sub.add_parser("keys", help="manage the master key").add_subparsers(
         dest="keys_command", required=True, metavar="ACTION")
     command("rotate", cmd_keys_rotate, "replace the master key, rewrapping pod keys", key_cmds)
+
+    vc = sub.add_parser("vc", help="verifiable credentials").add_subparsers(
+        dest="vc_command", required=True, metavar="ACTION")
+    p = vc.add_parser("verify", help="verify a credential's eddsa-rdfc-2022 proof and validity",
+                      description="Verify a credential; prints the verdict as JSON and exits "
+                      "non-zero if it fails.")
+    p.set_defaults(fn=cmd_vc_verify)
+    p.add_argument("source", metavar="FILE_OR_URL", help="the credential ('-' for stdin)")
+    p.add_argument("--key", metavar="MULTIBASE",
+                   help="check the proof against this Multikey public key instead of "
+                   "resolving the verification method")
     return top
 
 

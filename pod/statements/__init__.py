@@ -1,0 +1,18 @@
+"""Verifiable statements: W3C VC 2.0 credentials with ``eddsa-rdfc-2022`` Data Integrity
+proofs, Multikey keys and locally resolved ``did:key`` issuers."""
+
+from pod.statements.credentials import Resolver, Verdict, public_key, sign, verify
+from pod.statements.cryptosuite import TransformError
+from pod.statements.multikey import (
+    KeyFormatError,
+    decode_private_key,
+    decode_public_key,
+    did_key,
+    did_key_vm,
+    public_key_multibase,
+    resolve_did_key,
+)
+
+__all__ = ["KeyFormatError", "Resolver", "TransformError", "Verdict", "decode_private_key",
+           "decode_public_key", "did_key", "did_key_vm", "public_key", "public_key_multibase",
+           "resolve_did_key", "sign", "verify"]
