@@ -22,7 +22,7 @@ from auth import routes as account_pages
 from auth.identity import Identity
 from auth.oidc import routes as oidc_routes
 from pod.errors import BadRequest, PodError, error_for_status
-from pod.http import problems, wellknown
+from pod.http import problems, vocabulary, wellknown
 from pod.http.headers import cors
 from pod.http.ldp import LdpEndpoint
 from pod.runtime import Runtime, open_runtime
@@ -77,6 +77,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     api.include_router(wellknown.router)
     api.include_router(oidc_routes.router)  # discovery, JWKS, token endpoint
     api.include_router(account_pages.router)  # /.account/…
+    api.include_router(vocabulary.router)  # /.vocab/ns
 
     def answer(request: Request, error: PodError) -> Response:
         reply = problems.render(error, request.headers.get("accept"), env)
