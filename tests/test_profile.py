@@ -39,3 +39,31 @@ def test_profile_names_issuer_storage_inbox_and_type_indexes(server: Server) -> 
     assert httpx.get(pod + "settings/privateTypeIndex.ttl").status_code == 401
     assert httpx.post(pod + "inbox/", content=b"<#n> <#m> <#o>.",
                       headers={"Content-Type": "text/turtle"}).status_code == 401
+
+
+def test_contributions_are_private_and_registered_in_the_private_type_index(
+        server: Server) -> None:
+    import json
+
+    from tests.conftest import cli
+    from tests.dpop import DPoPKey, client_credentials_token, dpop_headers
+
+    made = json.loads(cli("account", "create", "tia", "--password-file", "-",
+                          data_dir=server.data_dir, input="type index pass\n").stdout)
+    cred = json.loads(cli("credentials", "create", "tia", data_dir=server.data_dir).stdout)
+    key = DPoPKey()
+    token = client_credentials_token(server.base, cred["client_id"], cred["client_secret"], key)
+    pod = made["pod"]
+    assert httpx.get(pod + "contributions/").status_code == 401
+    url = pod + "settings/privateTypeIndex.ttl"
+    r = httpx.get(url, headers={**dpop_headers(key, token, "GET", url), "Accept": "text/turtle"})
+    assert r.status_code == 200
+    g = set(ox.parse(r.content, ox.RdfFormat.TURTLE, base_iri=url))
+    [registration] = {t.subject for t in g if t.object.value == SOLID + "TypeRegistration"}
+    assert _objects(g, registration.value, SOLID + "forClass") == {
+        "https://commonpod.org/ns#Contribution"}
+    assert _objects(g, registration.value, SOLID + "instanceContainer") == {
+        pod + "contributions/"}
+    listed = httpx.get(pod + "contributions/", headers=dpop_headers(
+        key, token, "GET", pod + "contributions/"))
+    assert listed.status_code == 200

@@ -3,7 +3,8 @@
 Defaults (unlike CSS, the pod root is not public): the owner has full control of everything;
 the WebID profile and the public type index are publicly readable; any authenticated agent may
 append to the inbox (to notify the owner); everything else, the preferences file and the
-private type index included, is private. The profile names this server as the OIDC issuer.
+private type index included, is private. ``contributions/`` (private) is registered for
+``cp:Contribution`` in the private type index. The profile names this server as the OIDC issuer.
 ``public_write`` gives everyone full access, for benchmarks and conformance runs only.
 """
 
@@ -15,8 +16,10 @@ from pod.resources import rdf
 from pod.resources.paths import Target
 from pod.resources.service import ResourceService
 from pod.store.directory import PodDirectory
+from vocab.terms import CP
 
 PROFILE = "/profile/card"
+CONTRIBUTION = str(CP.Contribution)
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,15 @@ def _profile(pod_url: str, webid: str, name: str, issuer: str) -> str:
 """
 
 
-def _type_index(listed: bool) -> str:
+def _type_index(listed: bool, registrations: dict[str, str] | None = None) -> str:
+    """A type index (Solid Type Indexes); ``registrations`` maps a class IRI to a container."""
     kind = "ListedDocument" if listed else "UnlistedDocument"
-    return ("@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+    text = ("@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
             f"<> a solid:TypeIndex, solid:{kind}.\n")
+    for i, (cls, container) in enumerate((registrations or {}).items()):
+        text += (f"<#registration-{i}> a solid:TypeRegistration; solid:forClass <{cls}>; "
+                 f"solid:instanceContainer <{container}>.\n")
+    return text
 
 
 def _preferences(pod_url: str, webid: str) -> str:
@@ -89,7 +97,9 @@ async def create_pod(
         ("/inbox/.acl", _acl(webid, pod_url + "inbox/", default=True, public=everyone,
                              authenticated=None if everyone else "acl:Append")),
         ("/settings/prefs.ttl", _preferences(pod_url, webid)),
-        ("/settings/privateTypeIndex.ttl", _type_index(listed=False)),
+        ("/contributions/", ""),
+        ("/settings/privateTypeIndex.ttl", _type_index(listed=False, registrations={
+            CONTRIBUTION: pod_url + "contributions/"})),
         ("/settings/publicTypeIndex.ttl", _type_index(listed=True)),
         ("/settings/publicTypeIndex.ttl.acl", _acl(
             webid, pod_url + "settings/publicTypeIndex.ttl", default=False,
