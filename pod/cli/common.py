@@ -1,0 +1,22 @@
+"""What every command shares: its error type and how it reads settings."""
+
+from __future__ import annotations
+
+import argparse
+
+from pod import settings as config
+from pod.settings import Settings
+
+EXIT_USAGE, EXIT_FAILED = 2, 1
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked; the message says why."""
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """Settings for a command: its flags over the environment over the data directory's file."""
+    return config.load({name: getattr(args, name, None)
+                        for name in ("data_dir", "base_url", "host", "port")})
+
+

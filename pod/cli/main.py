@@ -1,0 +1,119 @@
+"""The ``commonpod`` command line: init, serve, pod, account, credentials, keys and vc.
+
+Every failure prints one clear line to stderr and exits non-zero; results that other tools
+read are printed as JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pod.cli.common import EXIT_FAILED, CommandError
+from pod.cli.credentials import (
+    cmd_credentials_create,
+    cmd_credentials_list,
+    cmd_credentials_revoke,
+)
+from pod.cli.pods import cmd_account_create, cmd_pod_create, cmd_pod_delete
+from pod.cli.server import cmd_init, cmd_keys_rotate, cmd_serve
+from pod.cli.vc import cmd_vc_sign, cmd_vc_verify
+from pod.errors import ConfigError
+
+
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="data directory (env COMMONPOD_DATA_DIR)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="commonpod", description=__doc__.splitlines()[0])
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, fn: Callable[[argparse.Namespace], int], help: str,
+                into: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
+        p = into.add_parser(name, help=help, description=help)
+        p.set_defaults(fn=fn)
+        _data_dir(p)
+        return p
+
+    p = command("init", cmd_init, "create a data directory with a new master key")
+    p.add_argument("--base-url", help="public URL of the server, e.g. https://pod.example/")
+    p = command("serve", cmd_serve, "run the server (initialising the data directory if new)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    p.add_argument("--base-url", help="public URL of the server")
+
+    pods = sub.add_parser("pod", help="create or delete pods").add_subparsers(
+        dest="pod_command", required=True, metavar="ACTION")
+    p = command("create", cmd_pod_create, "create a pod with a WebID profile", pods)
+    p.add_argument("name")
+    p.add_argument("--public-write", action="store_true",
+                   help="give EVERYONE full access (benchmarks and conformance runs only)")
+    p = command("delete", cmd_pod_delete, "delete a pod, destroying its key first", pods)
+    p.add_argument("name")
+
+    accounts = sub.add_parser("account", help="manage accounts").add_subparsers(
+        dest="account_command", required=True, metavar="ACTION")
+    p = command("create", cmd_account_create,
+                "create an account with its own pod and WebID (name = pod name)", accounts)
+    p.add_argument("name")
+    p.add_argument("--password-file", metavar="F",
+                   help="read the password from file F ('-' for stdin); else prompt twice")
+
+    creds = sub.add_parser("credentials", help="client credentials for scripts and servers"
+                           ).add_subparsers(dest="credentials_command", required=True,
+                                            metavar="ACTION")
+    p = command("create", cmd_credentials_create,
+                "create a client credential acting as the account's WebID", creds)
+    p.add_argument("account")
+    p.add_argument("--label", default="command line", help="a name to recognise it by")
+    p = command("list", cmd_credentials_list, "list an account's client credentials", creds)
+    p.add_argument("account")
+    p = command("revoke", cmd_credentials_revoke, "revoke a client credential", creds)
+    p.add_argument("account")
+    p.add_argument("client_id")
+
+    key_cmds = sub.add_parser("keys", help="manage the master key").add_subparsers(
+        dest="keys_command", required=True, metavar="ACTION")
+    command("rotate", cmd_keys_rotate, "replace the master key, rewrapping pod keys", key_cmds)
+
+    vc = sub.add_parser("vc", help="verifiable credentials").add_subparsers(
+        dest="vc_command", required=True, metavar="ACTION")
+    p = command("sign", cmd_vc_sign,
+                "sign a credential with the pod's key (eddsa-rdfc-2022), publishing the key "
+                "in the owner's WebID profile on first use", vc)
+    p.add_argument("file", metavar="FILE", help="the unsigned credential ('-' for stdin)")
+    p.add_argument("--pod", metavar="NAME",
+                   help="the signing pod (default: the pod whose WebID is the issuer)")
+    p.add_argument("--output", "-o", metavar="F", help="write the signed credential to F")
+    p = command("verify", cmd_vc_verify,
+                "verify a credential's eddsa-rdfc-2022 proof and validity; prints the verdict "
+                "as JSON and exits non-zero if it fails", vc)
+    p.add_argument("source", metavar="FILE_OR_URL", help="the credential ('-' for stdin)")
+    p.add_argument("--key", metavar="MULTIBASE",
+                   help="check the proof against this Multikey public key instead of "
+                   "resolving the verification method")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ConfigError, CommandError) as exc:
+        print(f"commonpod: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"commonpod: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(os.sys.argv[1:]))
+
