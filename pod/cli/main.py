@@ -29,7 +29,8 @@ def _data_dir(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="commonpod", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(
+        prog="commonpod", description="Commonpod: Solid pods encrypted at rest, with an apps API.")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, fn: Callable[[argparse.Namespace], int], help: str,
