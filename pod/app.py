@@ -19,6 +19,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth import routes as account_pages
+from auth.fetch import Fetcher
+from auth.groups import GroupMembership
 from auth.identity import Identity
 from auth.oidc import routes as oidc_routes
 from pod.errors import BadRequest, PodError, error_for_status
@@ -59,8 +61,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or await open_runtime(settings)
-        app.state.identity = identity = await Identity.open(rt.system, settings.base_url)
-        identity.federate(rt)  # other issuers' tokens, acl:agentGroup documents
+        fetcher = Fetcher(allow_private=settings.allow_private_fetch)  # all outbound fetches
+        identity = await Identity.open(rt.system, settings.base_url, fetcher)
+        app.state.identity = identity
+        rt.access.is_member = GroupMembership(settings.base_url, rt.pods, rt.resources.store,
+                                              fetcher).is_member  # acl:agentGroup
         router.ldp = LdpEndpoint(rt, env, identity.authenticator)
         app.state.runtime = rt  # server-path routes (accounts) reach the runtime here
         try:
