@@ -40,6 +40,7 @@ class CP(DefinedNamespace):
     AccessGrant: URIRef
     # properties
     evidence: URIRef
+    reputation: URIRef
     # contribution kinds (SKOS concepts in the scheme ContributionKinds)
     ContributionKinds: URIRef
     Code: URIRef
