@@ -84,6 +84,14 @@ class Server:
     def create_pod(self, name: str, *flags: str) -> dict[str, str]:
         return json.loads(cli("pod", "create", name, *flags, data_dir=self.data_dir).stdout)
 
+    def create_account(self, name: str) -> dict[str, str]:
+        """An account with a pod, and client credentials for it (webid, pod, issuer,
+        client_id, client_secret)."""
+        made = json.loads(cli("account", "create", name, "--password-file", "-",
+                              data_dir=self.data_dir, input="a long enough password\n").stdout)
+        cred = json.loads(cli("credentials", "create", name, data_dir=self.data_dir).stdout)
+        return {**made, **cred}
+
 
 def new_server(tmp: Path, *, allow_private_fetch: bool = True) -> Server:
     """An initialised (not started) server in ``tmp``; it may fetch from loopback (tests)."""

@@ -48,3 +48,17 @@ def client_credentials_token(issuer: str, client_id: str, secret: str, key: DPoP
 
 def dpop_headers(key: DPoPKey, token: str, method: str, url: str) -> dict[str, str]:
     return {"Authorization": f"DPoP {token}", "DPoP": key.proof(method, url, token)}
+
+
+class DPoPClient:
+    """One identity with a DPoP key and a client-credentials token from ``issuer``."""
+
+    def __init__(self, issuer: str, who: dict[str, str]):
+        self.who, self.key = who, DPoPKey()
+        self.token = client_credentials_token(issuer, who["client_id"], who["client_secret"],
+                                              self.key)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**kwargs.pop("headers", {}),
+                   **dpop_headers(self.key, self.token, method, url)}
+        return httpx.request(method, url, headers=headers, timeout=20, **kwargs)

@@ -3,24 +3,16 @@ servers on loopback: a user of server A reads resources on server B."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import Server, cli, new_server
-from tests.dpop import DPoPKey, client_credentials_token, dpop_headers
+from tests.conftest import Server, new_server
+from tests.dpop import DPoPClient
 
 TTL = {"Content-Type": "text/turtle"}
 ACL = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
-
-
-def _account(server: Server, name: str) -> dict[str, str]:
-    made = json.loads(cli("account", "create", name, "--password-file", "-",
-                          data_dir=server.data_dir, input="a long enough password\n").stdout)
-    cred = json.loads(cli("credentials", "create", name, data_dir=server.data_dir).stdout)
-    return {**made, **cred}
 
 
 @pytest.fixture(scope="module")
@@ -38,36 +30,22 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
 @pytest.fixture(scope="module")
 def ann(servers) -> dict[str, str]:
     """A user of server A."""
-    return _account(servers[0], "ann")
+    return servers[0].create_account("ann")
 
 
 @pytest.fixture(scope="module")
 def bea(servers) -> dict[str, str]:
     """The owner of a pod on server B."""
-    return _account(servers[1], "bea")
+    return servers[1].create_account("bea")
 
 
-class Client:
-    """One identity with a DPoP key and a token from its own server."""
-
-    def __init__(self, server: Server, who: dict[str, str]):
-        self.who, self.key = who, DPoPKey()
-        self.token = client_credentials_token(server.base, who["client_id"],
-                                              who["client_secret"], self.key)
-
-    def request(self, method: str, url: str, **kwargs) -> httpx.Response:
-        headers = {**kwargs.pop("headers", {}),
-                   **dpop_headers(self.key, self.token, method, url)}
-        return httpx.request(method, url, headers=headers, timeout=20, **kwargs)
-
-
-def _put(owner: Client, url: str, body: str) -> None:
+def _put(owner: DPoPClient, url: str, body: str) -> None:
     r = owner.request("PUT", url, content=body.encode(), headers=TTL)
     assert r.status_code in (201, 204), r.text
 
 
 def test_a_user_of_another_server_reads_what_the_acl_grants(servers, ann, bea) -> None:
-    owner, guest = Client(servers[1], bea), Client(servers[0], ann)
+    owner, guest = DPoPClient(servers[1].base, bea), DPoPClient(servers[0].base, ann)
     doc, acl = bea["pod"] + "shared/doc.ttl", bea["pod"] + "shared/doc.ttl.acl"
     _put(owner, doc, "<#a> <#b> <#c>.")
     assert guest.request("GET", doc).status_code == 403  # authenticated, but not granted
@@ -87,8 +65,8 @@ def test_a_user_of_another_server_reads_what_the_acl_grants(servers, ann, bea) -
 
 def test_an_issuer_the_webid_profile_does_not_name_is_refused(servers) -> None:
     a, b = servers
-    cid = _account(a, "cid")
-    own = Client(a, cid)
+    cid = a.create_account("cid")
+    own = DPoPClient(a.base, cid)
     profile = cid["pod"] + "profile/card"
     _put(own, profile, "<#me> <http://www.w3.org/ns/solid/terms#oidcIssuer>"
                        " <https://issuer.example/>; <http://xmlns.com/foaf/0.1/name> \"Cid\".")
@@ -102,7 +80,7 @@ def test_an_issuer_the_webid_profile_does_not_name_is_refused(servers) -> None:
 @pytest.mark.parametrize("where", ["local", "remote"])
 def test_a_group_grant_lets_a_member_in(servers, ann, bea, where: str) -> None:
     a, _ = servers
-    owner, guest = Client(servers[1], bea), Client(a, ann)
+    owner, guest = DPoPClient(servers[1].base, bea), DPoPClient(a.base, ann)
     members = f"<#g> a <http://www.w3.org/2006/vcard/ns#Group>;" \
               f" <http://www.w3.org/2006/vcard/ns#hasMember> <{ann['webid']}>.\n"
     if where == "local":
@@ -131,7 +109,7 @@ def test_a_group_grant_lets_a_member_in(servers, ann, bea, where: str) -> None:
 
 
 def test_origin_reaches_the_decision_for_authenticated_agents(servers, ann, bea) -> None:
-    owner, guest = Client(servers[1], bea), Client(servers[0], ann)
+    owner, guest = DPoPClient(servers[1].base, bea), DPoPClient(servers[0].base, ann)
     doc = bea["pod"] + "apps-only/doc.ttl"
     _put(owner, doc, "<#a> <#b> <#c>.")
     _put(owner, doc + ".acl",
@@ -149,7 +127,7 @@ def test_no_fetching_from_private_addresses_unless_allowed(servers, ann, tmp_pat
     closed.create_pod("open", "--public-write")
     closed.start()
     try:
-        guest = Client(servers[0], ann)
+        guest = DPoPClient(servers[0].base, ann)
         r = guest.request("GET", closed.base + "open/")
         assert r.status_code == 401, r.text
         detail = r.json()["detail"]
