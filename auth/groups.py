@@ -78,7 +78,8 @@ class GroupMembership:
         found = self._local.get(cache_key)
         if found is None:
             res = Resource.decode(opened.data, opened.version)
-            found = members(rdf.parse(res.body, rdf.TURTLE, document)) if res.kind == RDF else {}
+            found = {} if res.kind != RDF else members(
+                rdf.parse(res.body, res.content_type, document))
             _remember(self._local, cache_key, found)
         return found
 

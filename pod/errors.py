@@ -80,6 +80,13 @@ class Unprocessable(PodError):
     status, title, slug = 422, "Unprocessable content", "unprocessable"
 
 
+class ShapeViolation(Unprocessable):
+    """Data written into a container registered for a class does not fit the class's SHACL
+    shape; ``violations`` lists every failed constraint."""
+
+    title, slug = "The data does not fit its shape", "shape-violation"
+
+
 class NotModified(PodError):
     """Not an error for the client: a conditional GET whose representation is unchanged."""
 

@@ -15,6 +15,8 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from tests.conftest import cli
+
 FORMATS = {
     "text/turtle": ox.RdfFormat.TURTLE,
     "application/ld+json": ox.RdfFormat.JSON_LD,
@@ -263,3 +265,51 @@ def test_user_content_is_sandboxed(http, pub, name, ctype, body):
               if d.strip()]
     assert "sandbox" in policy
     assert r.headers["content-type"].split(";")[0] == ctype
+
+
+def _signed_credential() -> bytes:
+    from nacl.signing import SigningKey
+
+    from pod.statements.credentials import sign
+    from pod.statements.multikey import did_key, did_key_vm
+    seed = bytes(range(32))
+    issuer = did_key(bytes(SigningKey(seed).verify_key))
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": "urn:uuid:5f0d2d4e-8a44-4b7e-9d0e-0c5e3c1b2a10",
+        "type": ["VerifiableCredential"], "issuer": issuer,
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialSubject": {"id": "https://pods.example/amara/profile/card#me",
+                              "name": "Amara"}}
+    signed = sign(credential, private_key=seed, verification_method=did_key_vm(
+        bytes(SigningKey(seed).verify_key)))
+    return json.dumps(signed, indent=1).encode()
+
+
+def test_a_signed_credential_is_kept_byte_exact_and_still_verifies(server, http, base, pub):
+    """JSON-LD naming a bundled context is read without any fetch; the document is kept as
+    sent, so its proof (a named graph) and signature survive the round trip."""
+    body = _signed_credential()
+    assert http.put(pub + "vc.json", content=body,
+                    headers={"content-type": "application/ld+json"}).status_code == 201
+    r = http.get(pub + "vc.json", headers={"accept": "application/ld+json"})
+    assert r.content == body
+    verdict = cli("vc", "verify", base + pub + "vc.json", data_dir=server.data_dir)
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    r = http.get(pub + "vc.json", headers={"accept": "text/turtle"})
+    triples = parsed(r, base + pub + "vc.json")
+    subject = ox.NamedNode("urn:uuid:5f0d2d4e-8a44-4b7e-9d0e-0c5e3c1b2a10")
+    assert ox.Triple(subject, ox.NamedNode("https://www.w3.org/2018/credentials#issuer"),
+                     ox.NamedNode(json.loads(body)["issuer"])) in triples
+    assert not any("proofValue" in t.predicate.value for t in triples)  # the proof's graph
+
+
+def test_a_context_url_that_is_not_bundled_is_named_in_the_error(http, pub):
+    body = json.dumps({"@context": ["https://www.w3.org/ns/credentials/v2",
+                                    "https://example.org/my-context.jsonld"],
+                       "type": ["VerifiableCredential"]})
+    r = http.put(pub + "odd.json", content=body,
+                 headers={"content-type": "application/ld+json"})
+    assert r.status_code == 400
+    assert "https://example.org/my-context.jsonld" in r.json()["detail"]
+    assert http.get(pub + "odd.json").status_code == 404

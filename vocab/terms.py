@@ -18,6 +18,8 @@ from rdflib.term import URIRef
 NAMESPACE = "https://commonpod.org/ns#"
 ONTOLOGY = "https://commonpod.org/ns"
 SOURCE = Path(__file__).resolve().parent / "commonpod.ttl"
+#: the SHACL shapes for the classes Commonpod validates (served at ``/.vocab/shapes``)
+SHAPES = Path(__file__).resolve().parent / "shapes.ttl"
 
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _RDFS = "http://www.w3.org/2000/01/rdf-schema#"

@@ -64,9 +64,9 @@ class AccessDecider:
         key = (keys.pod_id, acl_path, opened.version)
         auths = self._cache.get(key)
         if auths is None:
-            body = Resource.decode(opened.data, opened.version).body
+            res = Resource.decode(opened.data, opened.version)
             url = f"{self.base_url}{target.pod}{acl_path}"
-            auths = wac.parse_acl(rdf.parse(body, rdf.TURTLE, url))
+            auths = wac.parse_acl(rdf.parse(res.body, res.content_type, url))
             self._cache[key] = auths
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)

@@ -30,7 +30,7 @@ from pod.resources import rdf
 from pod.resources.conditions import Conditions
 from pod.resources.patch import ParsedPatch, parse_n3_patch, parse_sparql_update
 from pod.resources.paths import Target, parse_target
-from pod.resources.records import BINARY, Resource
+from pod.resources.records import BINARY, CONTAINER, RDF, Resource
 from pod.resources.service import load
 from pod.store.sealed import PodKeys
 
@@ -142,7 +142,9 @@ class LdpEndpoint:
             body, ctype = res.body, res.content_type
         else:
             ctype = choose(accept, rdf.RDF_TYPES)
-            if ctype == rdf.TURTLE:
+            if res.kind == RDF and ctype == res.content_type:
+                body = res.body  # as it was written
+            elif ctype == rdf.TURTLE and res.kind == CONTAINER:
                 body = self.rt.resources.turtle(target, res, members)
             else:
                 body = rdf.serialize(self.rt.resources.triples(keys.pod_id, target, res, members),

@@ -1,17 +1,24 @@
 """RDF parsing and serialisation on the request path, with pyoxigraph.
 
-Parsing untrusted input never reaches the network: pyoxigraph refuses remote JSON-LD contexts
-(no document loader is set), and we say so in words the client can act on.
+Parsing untrusted input never reaches the network. JSON-LD that names its contexts by URL
+(Verifiable Credentials do) is read with pyld and a loader that serves only the contexts
+bundled in ``vocab/contexts``; any other context URL is refused, in words the client can act
+on. Quads in named graphs (a credential's proof) are kept in the stored document but are not
+part of its triples.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pyoxigraph as ox
+from pyld import jsonld
 
 from pod.errors import InvalidSyntax, UnsupportedMediaType
+from vocab.contexts import CONTEXTS, document_loader
 
 TURTLE = "text/turtle"
 JSON_LD = "application/ld+json"
@@ -41,14 +48,70 @@ def is_rdf(media_type: str) -> bool:
 
 def parse(body: bytes, media_type: str, base_iri: str) -> list[ox.Triple]:
     """Parse a request body into triples; syntax errors carry line and column."""
+    return list(_triples(body, media_type, base_iri))
+
+
+def _triples(body: bytes, media_type: str, base_iri: str) -> Iterator[ox.Triple]:
     fmt = FORMATS.get(media_type)
     if fmt is None:
         raise UnsupportedMediaType(f"{media_type} is not an RDF syntax this server parses")
+    if fmt is ox.RdfFormat.JSON_LD and b"@context" in body:
+        document = _context_urls_bundled(body)
+        if document is not None:
+            yield from _bundled_json_ld(document, base_iri)
+            return
     try:
-        return [q.triple for q in ox.parse(body, fmt, base_iri=base_iri,
-                                           without_named_graphs=True)]
+        for quad in ox.parse(body, fmt, base_iri=base_iri, without_named_graphs=True):
+            yield quad.triple
     except SyntaxError as exc:
         raise _syntax_error(exc, media_type) from None
+
+
+def _context_urls(node: Any) -> Iterator[str]:
+    """Every context URL a JSON-LD document names, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@context":
+                for ctx in value if isinstance(value, list) else [value]:
+                    if isinstance(ctx, str):
+                        yield ctx
+                    else:
+                        yield from _context_urls(ctx)
+            else:
+                yield from _context_urls(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _context_urls(item)
+
+
+def _context_urls_bundled(body: bytes) -> Any | None:
+    """The parsed document when it names context URLs, all of them bundled; ``None`` when it
+    names none; :class:`InvalidSyntax` when it names one this server does not bundle."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # pyoxigraph reports the syntax error with its position
+    urls = set(_context_urls(document))
+    if not urls:
+        return None
+    unknown = sorted(urls - CONTEXTS.keys())
+    if unknown:
+        raise InvalidSyntax(
+            f"the JSON-LD context {unknown[0]} is not one this server bundles, and it never "
+            "fetches contexts while parsing. Inline the context object instead; bundled: "
+            + ", ".join(sorted(CONTEXTS)))
+    return document
+
+
+def _bundled_json_ld(document: Any, base_iri: str) -> Iterator[ox.Triple]:
+    try:
+        nquads = jsonld.to_rdf(document, {"base": base_iri, "format": "application/n-quads",
+                                          "documentLoader": document_loader})
+    except Exception as exc:  # pyld raises JsonLdError and, on odd input, plain errors
+        raise InvalidSyntax(f"invalid application/ld+json: {exc}") from None
+    for quad in ox.parse(nquads.encode(), ox.RdfFormat.N_QUADS):
+        if quad.graph_name == ox.DefaultGraph():
+            yield quad.triple
 
 
 def _syntax_error(exc: SyntaxError, media_type: str) -> InvalidSyntax:
@@ -67,14 +130,8 @@ def _syntax_error(exc: SyntaxError, media_type: str) -> InvalidSyntax:
 
 def check(body: bytes, media_type: str, base_iri: str) -> None:
     """Validate a body without keeping its triples (cheaper than :func:`parse`)."""
-    fmt = FORMATS.get(media_type)
-    if fmt is None:
-        raise UnsupportedMediaType(f"{media_type} is not an RDF syntax this server parses")
-    try:
-        for _ in ox.parse(body, fmt, base_iri=base_iri, without_named_graphs=True):
-            pass
-    except SyntaxError as exc:
-        raise _syntax_error(exc, media_type) from None
+    for _ in _triples(body, media_type, base_iri):
+        pass
 
 
 def serialize(triples: Iterable[ox.Triple], media_type: str) -> bytes:

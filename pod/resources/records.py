@@ -14,7 +14,7 @@ RDF, BINARY, CONTAINER = "rdf", "bin", "dir"
 
 @dataclass(slots=True)
 class Resource:
-    """A resource's metadata and body. RDF bodies are stored as Turtle."""
+    """A resource's metadata and body. RDF bodies are stored as sent (Turtle or JSON-LD)."""
 
     kind: str
     content_type: str

@@ -7,6 +7,7 @@ leaves stored data exactly as it was.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import secrets
 import time
@@ -22,12 +23,13 @@ from pod.errors import (
     NotFound,
     UnsupportedMediaType,
 )
-from pod.resources import membership, rdf
+from pod.resources import membership, rdf, shapes
 from pod.resources.conditions import Conditions
 from pod.resources.graphs import GraphCache
 from pod.resources.patch import ParsedPatch
 from pod.resources.paths import AUX_SUFFIXES, SEGMENT_SAFE, Target
 from pod.resources.records import BINARY, CONTAINER, RDF, Resource
+from pod.resources.typeindex import TypeIndexes
 from pod.store.sealed import PodKeys, SealedReader, SealedStore, SealedTransaction
 
 LDP = "http://www.w3.org/ns/ldp#"
@@ -50,6 +52,7 @@ class ResourceService:
         self.store = store
         self.base_url = base_url
         self._graphs = GraphCache()
+        self._indexes = TypeIndexes()
 
     def url(self, target: Target, path: str | None = None) -> str:
         return f"{self.base_url}{target.pod}{path or target.path}"
@@ -75,11 +78,8 @@ class ResourceService:
         return out
 
     def turtle(self, target: Target, res: Resource, members: list[str]) -> bytes:
-        """The Turtle representation, without re-parsing: RDF bodies are stored as Turtle, and
-        a container's managed triples are written directly (member names are canonical
-        segments, always valid inside an IRI)."""
-        if res.kind != CONTAINER:
-            return res.body
+        """A container's Turtle, without re-parsing: its managed triples are written directly
+        (member names are canonical segments, always valid inside an IRI)."""
         url = self.url(target)
         types = "ldp:Container, ldp:BasicContainer, ldp:Resource"
         if target.is_root:
@@ -96,7 +96,8 @@ class ResourceService:
         key = (pod_id, target.path, res.version)
         own = self._graphs.get(key)
         if own is None:
-            own = tuple(rdf.parse(res.body, rdf.TURTLE, self.url(target))) if res.body else ()
+            own = tuple(rdf.parse(res.body, res.content_type, self.url(target))) \
+                if res.body else ()
             self._graphs.put(key, own)
         if res.kind == CONTAINER:
             return [*self.server_triples(target, members), *own]
@@ -115,7 +116,10 @@ class ResourceService:
             if current is None:
                 await self._check_new(tx, target)
             res = self._represent(target, body, content_type, current)
-            return current is None, await self._store(tx, target, res, current)
+            await self._validate(tx, keys, target, res)
+            stored = await self._store(tx, target, res, current)
+        self._indexes.touched(keys.pod_id, target.path)
+        return current is None, stored
 
     async def post(
         self, keys: PodKeys, target: Target, body: bytes, content_type: str | None,
@@ -131,9 +135,11 @@ class ResourceService:
             name = await self._free_name(tx, target, slug, container)
             child = target.with_path(target.path + name)
             res = self._represent(child, body, content_type, None)
+            await self._validate(tx, keys, child, res)
             await self._link(tx, child, {target.path: parent})
             res.version = await tx.put(child.path, res.encode())
-            return child, res
+        self._indexes.touched(keys.pod_id, child.path)
+        return child, res
 
     async def patch(
         self, keys: PodKeys, target: Target, patch: ParsedPatch, cond: Conditions
@@ -158,7 +164,9 @@ class ResourceService:
             own = [t for t in after if t not in managed]
             body = rdf.serialize(own, rdf.TURTLE)
             res = self._represent(target, body, rdf.TURTLE, current, parsed=own)
+            await self._validate(tx, keys, target, res, own)
             await self._store(tx, target, res, current)
+        self._indexes.touched(keys.pod_id, target.path)
         self._graphs.put((keys.pod_id, target.path, res.version), tuple(own))
         return current is None, res
 
@@ -184,6 +192,7 @@ class ResourceService:
             for suffix in AUX_SUFFIXES:
                 await tx.delete(target.aux_path(suffix))
             await self._unlink(tx, target)
+        self._indexes.touched(keys.pod_id, target.path)
 
     async def write_new(
         self, tx: SealedTransaction, target: Target, body: bytes, media_type: str
@@ -197,6 +206,27 @@ class ResourceService:
                                  None)
 
     # --- internals -------------------------------------------------------------------------
+
+    async def _validate(self, tx: SealedTransaction, keys: PodKeys, target: Target,
+                        res: Resource, parsed: list[ox.Triple] | None = None) -> None:
+        """Check RDF written where the owner's type index registers a shaped class."""
+        if res.kind != RDF or target.aux:
+            return
+
+        async def read(path: str) -> list[ox.Triple] | None:
+            found = await load(tx, path)
+            if found is None or found.kind == BINARY:
+                return None
+            return self.triples(keys.pod_id, target.with_path(path), found, [])
+
+        found = await self._indexes.registrations(keys.pod_id, self.url(target, "/"), read)
+        classes = found.classes_for(target.path) & shapes.shaped_classes()
+        if not classes:
+            return
+        triples = parsed if parsed is not None else rdf.parse(res.body, res.content_type,
+                                                              self.url(target))
+        where = self.url(target, target.parent)
+        await asyncio.to_thread(shapes.check, triples, classes, where)
 
     def _represent(
         self, target: Target, body: bytes, content_type: str | None, current: Resource | None,
@@ -217,9 +247,10 @@ class ResourceService:
             return Resource(CONTAINER, rdf.TURTLE, now, stored, keep.count, keep.pages)
         if not media_type or content_type is None:
             raise BadRequest("a Content-Type header is required")
-        if media_type == rdf.TURTLE and parsed is None:
+        if media_type in (rdf.TURTLE, rdf.JSON_LD) and parsed is None and not target.aux:
             rdf.check(body, media_type, self.url(target))  # kept as sent: same triples, same
-            return Resource(RDF, rdf.TURTLE, now, body)     # base (its URL), no re-serialising
+            return Resource(RDF, media_type, now, body)     # base (its URL); a credential's
+            # proof (a named graph in JSON-LD) and its exact bytes stay verifiable
         if rdf.is_rdf(media_type):
             own = parsed if parsed is not None else rdf.parse(body, media_type, self.url(target))
             stored = body if parsed is not None else rdf.serialize(own, rdf.TURTLE)

@@ -1,0 +1,133 @@
+"""SHACL validation of data written into containers registered for a class (W3C SHACL §3).
+
+The shapes live in ``vocab/shapes.ttl``; pyshacl checks them. A document written where the
+owner's type index expects instances of a class must describe at least one such instance, and
+every instance of a shaped class in it must conform. Violations are collected, never cut short,
+so a client learns everything that is wrong in one answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import pyoxigraph as ox
+import rdflib
+from pyshacl import validate
+from rdflib.namespace import RDF, SH
+
+from pod.errors import ShapeViolation
+from vocab.terms import SHAPES
+
+_PREFIXES = {
+    "https://commonpod.org/ns#": "cp:",
+    "https://w3id.org/valueflows/ont/vf#": "vf:",
+    "https://schema.org/": "schema:",
+    "https://www.w3.org/2018/credentials#": "cred:",
+    "https://purl.imsglobal.org/spec/vc/ob/vocab.html#": "obv3:",
+    "http://www.w3.org/ns/prov#": "prov:",
+    "http://www.w3.org/ns/odrl/2/": "odrl:",
+    "https://w3id.org/dpv#": "dpv:",
+    "http://purl.org/dc/terms/": "dcterms:",
+    "http://www.w3.org/ns/shacl#": "sh:",
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
+    "http://www.ontology-of-units-of-measure.org/resource/om-2/": "om2:",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One failed constraint, in words and by reference."""
+
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+    constraint: str
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"focusNode": self.focus, "message": self.message, "constraint": self.constraint}
+        if self.path:
+            out["path"] = self.path
+        if self.value:
+            out["value"] = self.value
+        return out
+
+
+@cache
+def shapes_graph() -> rdflib.Graph:
+    """The parsed shapes (read once per process)."""
+    return rdflib.Graph().parse(SHAPES, format="turtle")
+
+
+@cache
+def shaped_classes() -> frozenset[str]:
+    """Every class some shape targets."""
+    return frozenset(str(c) for c in shapes_graph().objects(None, SH.targetClass))
+
+
+def short(node: object) -> str:
+    """A readable name for an RDF term: a prefixed name when the namespace is known."""
+    if isinstance(node, rdflib.URIRef):
+        text = str(node)
+        for ns, prefix in _PREFIXES.items():
+            if text.startswith(ns) and text != ns:
+                return prefix + text[len(ns):]
+        return text
+    if isinstance(node, rdflib.BNode):
+        return "_:" + str(node)
+    if isinstance(node, rdflib.Literal):
+        return f'"{node}"' + (f"^^{short(node.datatype)}" if node.datatype else "")
+    return str(node)
+
+
+def _path(report: rdflib.Graph, node: object) -> str | None:
+    if isinstance(node, rdflib.BNode):  # a sequence path: ( p1 p2 )
+        items = list(rdflib.collection.Collection(report, node))
+        return " / ".join(short(i) for i in items) if items else None
+    return short(node) if node is not None else None
+
+
+def _violations(report: rdflib.Graph) -> list[Violation]:
+    found: dict[tuple[str, str | None, str | None, str], Violation] = {}
+    for result in report.objects(None, SH.result):  # top-level results, not their sh:detail
+        def one(p: rdflib.URIRef, r: rdflib.term.Node = result) -> object:
+            return report.value(r, p)
+        value = one(SH.value)
+        v = Violation(focus=short(one(SH.focusNode)), path=_path(report, one(SH.resultPath)),
+                      value=short(value) if value is not None else None,
+                      message=str(one(SH.resultMessage) or "a constraint failed"),
+                      constraint=short(one(SH.sourceConstraintComponent)))
+        found.setdefault((v.focus, v.path, v.value, v.message), v)  # one per message
+    return sorted(found.values(), key=lambda v: (v.focus, v.path or "", v.message))
+
+
+def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
+    """An rdflib graph of pyoxigraph triples (through N-Triples, which both read exactly)."""
+    graph = rdflib.Graph()
+    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    return graph
+
+
+def check(triples: list[ox.Triple], classes: Iterable[str], where: str) -> None:
+    """Raise :class:`ShapeViolation` unless ``triples`` describe an instance of each of
+    ``classes`` that has a shape, and every shaped instance in them conforms."""
+    wanted = sorted(set(classes) & shaped_classes())
+    if not wanted:
+        return
+    typed = {t.object.value for t in triples
+             if t.predicate.value == str(RDF.type) and isinstance(t.object, ox.NamedNode)}
+    missing = [Violation(focus=where, path="rdf:type", value=None, constraint="cp:RegisteredClass",
+                         message=f"{where} is registered for {short(rdflib.URIRef(c))}, but "
+                                 "the document describes no instance of it")
+               for c in wanted if c not in typed]
+    conforms, report, _ = validate(to_rdflib(triples), shacl_graph=shapes_graph(),
+                                   inference="none", advanced=False, meta_shacl=False)
+    found = missing + ([] if conforms else _violations(report))
+    if found:
+        noun = "constraint" if len(found) == 1 else "constraints"
+        raise ShapeViolation(
+            f"{len(found)} {noun} failed for data written into {where}, which the owner's "
+            "type index registers for " + ", ".join(short(rdflib.URIRef(c)) for c in wanted),
+            violations=[v.as_dict() for v in found], shapes="/.vocab/shapes")
