@@ -82,7 +82,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     api.include_router(wellknown.router)
     api.include_router(oidc_routes.router)  # discovery, JWKS, token endpoint
     api.include_router(account_pages.router)  # /.account/…
-    api.include_router(vocabulary.router)  # /.vocab/ns
+    api.include_router(vocabulary.router)  # /.vocab/ns, /.vocab/shapes
 
     def answer(request: Request, error: PodError) -> Response:
         reply = problems.render(error, request.headers.get("accept"), env)

@@ -224,3 +224,9 @@ def test_every_example_in_the_docs_fits_its_shape(owner: DPoPClient, doc: str, m
         r = owner.request("PUT", container + "example", content=body.encode(),
                           headers={"Content-Type": media})
         assert r.status_code == 201, json.dumps(r.json(), indent=1)
+
+
+def test_the_shapes_are_served(srv: Server) -> None:
+    r = httpx.get(srv.base + ".vocab/shapes")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+    assert r.content == (ROOT / "vocab" / "shapes.ttl").read_bytes()

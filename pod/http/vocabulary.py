@@ -1,6 +1,7 @@
 """``/.vocab/ns``: the Commonpod vocabulary — Turtle for machines, HTML for people, JSON-LD on
 request. The terms' canonical namespace is ``https://commonpod.org/ns#``; every server serves the
-same document so a client can read it without leaving the pod's server."""
+same document so a client can read it without leaving the pod's server. ``/.vocab/shapes``: the
+SHACL shapes writes into registered containers are checked against (Turtle)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,9 @@ async def vocabulary(request: Request) -> Response:
         schemes=[t for t in all_terms if t.kind == "concept scheme"],
         concepts=[t for t in all_terms if t.kind == "concept"])
     return Response(page, media_type="text/html; charset=utf-8", headers=headers)
+
+
+@router.get("/.vocab/shapes", include_in_schema=False)
+async def shapes() -> Response:
+    return Response(terms.SHAPES.read_bytes(), media_type="text/turtle; charset=utf-8",
+                    headers={"Access-Control-Allow-Origin": "*"})
