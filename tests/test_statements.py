@@ -8,11 +8,13 @@ import asyncio
 import copy
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pyld import jsonld
 
 from pod.statements import (
     TransformError,
@@ -108,6 +110,87 @@ def test_an_unbundled_context_is_refused_not_fetched() -> None:
         suite.canonicalize({"@context": "https://example.org/ctx", "name": "x"})
 
 
+# --- safe mode ---------------------------------------------------------------------------
+
+V1 = "https://www.w3.org/2018/credentials/v1"
+
+
+def v1_credential(**extra: Any) -> dict[str, Any]:
+    """A VC 1.1 credential: its context has no @vocab, so an undefined term would drop."""
+    pub = public_key(SEED)
+    return {"@context": [V1, "https://w3id.org/security/data-integrity/v2"],
+            "id": "urn:uuid:8d0c52a4-54d4-4ad7-9d7e-2f6a2a0b9c11",
+            "type": ["VerifiableCredential"], "issuer": did_key(pub),
+            "issuanceDate": "2025-01-01T00:00:00Z",
+            "credentialSubject": {"id": "https://bob.example/profile/card#me"}, **extra}
+
+
+def lax_signed(unsecured: dict[str, Any]) -> dict[str, Any]:
+    """Signed as a processor without safe mode would: pyld drops what it cannot map."""
+    pub = public_key(SEED)
+    options = {"type": suite.PROOF_TYPE, "cryptosuite": suite.CRYPTOSUITE,
+               "created": "2025-01-02T00:00:00Z", "verificationMethod": did_key_vm(pub),
+               "proofPurpose": "assertionMethod"}
+
+    def lax(doc: dict[str, Any]) -> str:
+        return jsonld.normalize(doc, {"algorithm": "URDNA2015", "format": "application/n-quads",
+                                      "documentLoader": document_loader})
+
+    data = suite.hash_data(lax({**options, "@context": unsecured["@context"]}), lax(unsecured))
+    proof = {**options, "proofValue": encode_multibase(suite.sign_bytes(data, SEED))}
+    return {**unsecured, "proof": proof}
+
+
+def test_a_v1_credential_with_defined_terms_signs_and_verifies() -> None:
+    pub = public_key(SEED)
+    signed = sign(v1_credential(), private_key=SEED, verification_method=did_key_vm(pub))
+    assert asyncio.run(verify(signed, now=NOW)).verified
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"nickname": "Bobby"}, "the term 'nickname' is not defined by any @context"),
+    ({"credentialSubject": {"id": "https://bob.example/profile/card#me", "mentored": 3}},
+     "the term 'mentored'"),
+    ({"type": ["VerifiableCredential", "MentorCredential"]}, "the type 'MentorCredential'"),
+    ({"credentialSubject": {"id": "profile/card#me"}}, "the @id 'profile/card#me'"),
+], ids=["property", "nested-property", "relative-type", "relative-id"])
+def test_safe_mode_refuses_what_a_signature_could_not_cover(change: dict[str, Any],
+                                                             named: str) -> None:
+    unsecured = v1_credential(**change)
+    pub = public_key(SEED)
+    with pytest.raises(TransformError, match=re.escape(named)):
+        sign(unsecured, private_key=SEED, verification_method=did_key_vm(pub))
+    # a signer without safe mode signs it; the verifier refuses it in words, not raising
+    verdict = asyncio.run(verify(lax_signed(unsecured), now=NOW))
+    assert not verdict.verified
+    assert any(named in r and "could not cover" in r for r in verdict.reasons), verdict.reasons
+
+
+def test_safe_mode_refuses_relative_types_and_blank_node_properties() -> None:
+    with pytest.raises(TransformError, match="the type 'Mentor'"):
+        suite.canonicalize(credential("did:example:x", type=["VerifiableCredential", "Mentor"]))
+    with pytest.raises(TransformError, match="blank node"):
+        suite.canonicalize({"@context": [V1, {"_:p": {"@id": "_:p"}}], "_:p": "x"})
+    with pytest.raises(TransformError, match="maps to null"):
+        suite.canonicalize({"@context": [V1, {"gone": None}], "gone": "x"})
+
+
+def test_safe_mode_allows_embedded_contexts_absolute_iris_and_a_base() -> None:
+    embedded = credential("did:example:x", **{
+        "@context": [CREDENTIALS_V2, {"nickname": "https://example.org/nickname"}],
+        "nickname": "Bobby", "https://example.org/extra": "absolute IRIs need no term"})
+    assert "<https://example.org/nickname> \"Bobby\"" in suite.canonicalize(embedded)
+    based = {"@context": [V1, {"@base": "https://bob.example/"}],
+             "type": "VerifiableCredential", "credentialSubject": {"id": "profile/card#me"}}
+    assert "<https://bob.example/profile/card#me>" in suite.canonicalize(based)
+
+
+def test_a_v1_credential_without_the_data_integrity_context_is_explained() -> None:
+    unsecured = v1_credential(**{"@context": [V1]})
+    with pytest.raises(TransformError, match="data-integrity/v2"):
+        sign(unsecured, private_key=SEED, verification_method=did_key_vm(public_key(SEED)))
+
+
 # --- round trip with a did:key issuer ----------------------------------------------------
 
 SEED = bytes(range(32))
@@ -150,7 +233,7 @@ def test_resolve_did_key() -> None:
     lambda c: c["credentialSubject"].__setitem__("id", "https://mallory.example/#me"),
     lambda c: c.__setitem__("validFrom", "2025-01-01T00:00:01Z"),
     lambda c: c.__setitem__("id", "urn:uuid:00000000-0000-4000-8000-000000000000"),
-    lambda c: c["type"].append("OpenBadgeCredential"),
+    lambda c: c["type"].append("https://commonpod.org/ns#RewardStatement"),
     lambda c: c.__setitem__("description", "an added statement"),
 ], ids=["subject-name", "subject-id", "validFrom", "id", "type", "added-statement"])
 def test_tampering_with_a_statement_fails(change: Any) -> None:
@@ -324,3 +407,13 @@ def test_an_open_badge_round_trips() -> None:
     assert asyncio.run(verify(signed, now=NOW)).verified
     signed["credentialSubject"]["achievement"]["name"] = "Maintainer"
     assert not asyncio.run(verify(signed, now=NOW)).verified
+
+
+def test_cli_sign_refuses_an_undefined_term_before_touching_a_pod(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(v1_credential(nickname="Bobby")))
+    done = cli("vc", "sign", str(path), "--pod", "nobody", data_dir=tmp_path / "data",
+               check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "the term 'nickname' is not defined by any @context" in done.stderr
+    assert not (tmp_path / "data").exists()

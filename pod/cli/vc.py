@@ -148,12 +148,17 @@ async def _publish_key(rt: Runtime, pod: str, pod_keys: PodKeys, webid: str,
 
 def cmd_vc_sign(args: argparse.Namespace) -> int:
     from pod.statements import TransformError, sign
+    from pod.statements.cryptosuite import canonicalize
     from pod.statements.keys import key_id, pod_key
 
     settings = settings_of(args)
     credential = _read_credential(args.file)
     if "proof" in credential:
         raise CommandError(f"{args.file} already has a proof; sign the unsecured credential")
+    try:  # safe mode refuses before the pod's key is made or published
+        canonicalize(credential)
+    except TransformError as exc:
+        raise CommandError(f"cannot sign {args.file}: {exc}") from None
     pod = _signing_pod(args, settings, credential)
 
     async def run() -> dict[str, Any]:

@@ -3,7 +3,8 @@ proofs (VC Data Integrity 1.0 §4.2–§4.3, vc-di-eddsa §3.3).
 
 Verification resolves the proof's verification method from its controller's document through
 a caller-supplied async ``resolve(url) -> dict`` (the server passes its guarded fetcher;
-``did:key`` is resolved locally), and checks, in order: the proof's form, that the key is a
+``did:key`` is resolved locally), and checks, in order: that the credential canonicalises in
+safe mode (no term or IRI the signature could not cover), the proof's form, that the key is a
 Multikey controlled by the issuer and authorised for the proof purpose, the signature, and
 the credential's validity period. Every failure is explained in words.
 """
@@ -56,8 +57,10 @@ def _now() -> str:
 
 def sign(credential: dict[str, Any], *, private_key: bytes, verification_method: str,
          created: str | None = None, proof_purpose: str = "assertionMethod") -> dict[str, Any]:
-    """A copy of ``credential`` with an ``eddsa-rdfc-2022`` proof by the Ed25519 key whose
-    32-byte seed is ``private_key``; ``created`` defaults to now (UTC, seconds)."""
+    """A copy of ``credential`` with an ``eddsa-rdfc-2022`` proof (vc-di-eddsa §3.3.1) by the
+    Ed25519 key whose 32-byte seed is ``private_key``; ``created`` defaults to now (UTC,
+    seconds). ``TransformError`` when the credential cannot be canonicalised in safe mode,
+    e.g. a property no ``@context`` defines."""
     if len(private_key) != 32:
         raise KeyFormatError("an Ed25519 private key (seed) has 32 bytes")
     if "proof" in credential:
@@ -67,8 +70,8 @@ def sign(credential: dict[str, Any], *, private_key: bytes, verification_method:
     options = {"type": suite.PROOF_TYPE, "cryptosuite": suite.CRYPTOSUITE,
                "created": created or _now(), "verificationMethod": verification_method,
                "proofPurpose": proof_purpose}
+    document = suite.canonicalize(credential)  # safe mode: names what could not be signed
     config = suite.proof_configuration(options, credential["@context"])
-    document = suite.canonicalize(credential)
     signature = suite.sign_bytes(suite.hash_data(config, document), private_key)
     secured = copy.deepcopy(credential)
     secured["proof"] = {**options, "proofValue": encode_multibase(signature)}

@@ -4,11 +4,18 @@ configuration, hashing and the Ed25519 signature.
 Transformation is JSON-LD → RDF → RDFC-1.0 canonical N-Quads (pyld's URDNA2015, which RDFC-1.0
 standardised unchanged), with only the bundled contexts: a context that is not bundled is an
 error, never a fetch.
+
+It runs in *safe mode* (VC Data Integrity 1.0 requires transformation to fail rather than
+drop data, w3c/vc-data-integrity#131; jsonld.js calls this ``safeMode``): the document is
+expanded first, and a property no context defines, or a relative IRI as an ``@id``, ``@type``
+or property, is an error — JSON-LD would otherwise drop it silently (or resolve it against an
+arbitrary base), and the signature would not cover what the JSON shows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +23,10 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 from pyld import jsonld
 
-from vocab.contexts import UnknownContext, document_loader
+from vocab.contexts import CREDENTIALS_V2, UnknownContext, document_loader
 
 PROOF_TYPE = "DataIntegrityProof"
+DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
 CRYPTOSUITE = "eddsa-rdfc-2022"
 
 
@@ -43,17 +51,104 @@ def _unknown_context(exc: BaseException) -> UnknownContext | None:
     return None
 
 
-def canonicalize(document: dict[str, Any]) -> str:
-    """RDFC-1.0 canonical N-Quads of a JSON-LD document (bundled contexts only)."""
+#: an absolute IRI begins with a scheme (RFC 3987 §2.2); ``_:`` marks a blank node
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+#: the base expansion resolves relative IRIs against, so that they can be found afterwards
+#: (pyld would otherwise resolve them against http://example.org/base/); an @base in a
+#: @context still applies
+_SENTINEL = "x-relative-iri:"
+_BASE = _SENTINEL + "//relative/"
+_UNCOVERED = "so a signature could not cover it"
+
+
+def _relative(iri: str) -> str | None:
+    """The relative IRI that expanded to ``iri``, or ``None`` if it is absolute (or a blank
+    node identifier)."""
+    if iri.startswith(_SENTINEL):
+        return iri.removeprefix(_BASE) if iri.startswith(_BASE) else iri[len(_SENTINEL):]
+    if iri.startswith("_:") or _ABSOLUTE.match(iri):
+        return None
+    return iri
+
+
+def _check_expanded(node: Any) -> None:
+    """Refuse relative IRIs and blank-node predicates in expanded JSON-LD: JSON-LD → RDF
+    (JSON-LD 1.1 API §8.1-8.2) drops them, or pyld resolves them against a made-up base."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        for key, value in item.items():
+            if key == "@id":
+                if isinstance(value, str) and (rel := _relative(value)) is not None:
+                    raise TransformError(f"the @id {rel!r} is a relative IRI and no @base "
+                                         f"makes it absolute, {_UNCOVERED}")
+            elif key == "@type":
+                for t in value if isinstance(value, list) else [value]:
+                    if isinstance(t, str) and t != "@json" and (rel := _relative(t)) is not None:
+                        raise TransformError(f"the type {rel!r} is not defined by any "
+                                             f"@context (it is a relative IRI), {_UNCOVERED}")
+            elif key == "@value":
+                continue  # a literal, possibly @json: nothing inside is RDF
+            elif not key.startswith("@"):
+                if key.startswith("_:"):
+                    raise TransformError(f"the property {key!r} is a blank node, which RDF "
+                                         f"does not allow as a predicate, {_UNCOVERED}")
+                if (rel := _relative(key)) is not None:
+                    _dropped(rel)
+                stack.append(value)
+            else:  # @graph, @list, @set, @reverse, @included, …
+                stack.append(value)
+
+
+def _dropped(term: str | None) -> None:
+    if term is None:
+        raise TransformError(f"a term the @context maps to null is used, {_UNCOVERED}")
+    raise TransformError(f"the term {term!r} is not defined by any @context, {_UNCOVERED}")
+
+
+def expand(document: dict[str, Any]) -> list[Any]:
+    """The document in expanded form, in safe mode: ``TransformError`` names any term or IRI
+    that would not reach the RDF (bundled contexts only)."""
     try:
-        return jsonld.normalize(document, {"algorithm": "URDNA2015",
+        expanded = jsonld.expand(document, {"documentLoader": document_loader, "base": _BASE},
+                                 on_property_dropped=_dropped)
+    except TransformError:
+        raise
+    except Exception as exc:  # pyld raises JsonLdError and, on bad input, plain errors
+        raise _transform_error(exc) from None
+    _check_expanded(expanded)
+    return expanded
+
+
+def _transform_error(exc: BaseException) -> TransformError:
+    unknown = _unknown_context(exc)
+    if unknown is not None:
+        return TransformError(str(unknown))
+    mine = exc if isinstance(exc, TransformError) else None
+    stack: list[Any] = [exc]
+    while mine is None and stack:  # our handler's error, wrapped by pyld
+        e = stack.pop()
+        if isinstance(e, TransformError):
+            mine = e
+        elif e is not None:
+            stack += [getattr(e, "cause", None), e.__cause__, e.__context__]
+    return mine or TransformError(f"the document is not valid JSON-LD: {exc}")
+
+
+def canonicalize(document: dict[str, Any]) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document, in safe mode (see :func:`expand`)."""
+    expanded = expand(document)
+    try:
+        return jsonld.normalize(expanded, {"algorithm": "URDNA2015",
                                            "format": "application/n-quads",
                                            "documentLoader": document_loader})
-    except Exception as exc:  # pyld raises JsonLdError and, on bad input, plain errors
-        unknown = _unknown_context(exc)
-        if unknown is not None:
-            raise TransformError(str(unknown)) from None
-        raise TransformError(f"the document is not valid JSON-LD: {exc}") from None
+    except Exception as exc:
+        raise _transform_error(exc) from None
 
 
 def check_datetime(value: object) -> datetime:
@@ -81,7 +176,12 @@ def proof_configuration(options: dict[str, Any], context: Any) -> str:
         except ValueError as exc:
             raise TransformError(f"the proof's 'created' is invalid: {exc}") from None
     config["@context"] = context
-    return canonicalize(config)
+    try:
+        return canonicalize(config)
+    except TransformError as exc:
+        raise TransformError(f"the proof options cannot be expressed under the credential's "
+                             f"@context ({exc}); a credential whose @context is not "
+                             f"{CREDENTIALS_V2} needs {DATA_INTEGRITY_V2} in it") from None
 
 
 def hash_data(canonical_config: str, canonical_document: str) -> bytes:
