@@ -1,6 +1,8 @@
 """Verifiable statements: W3C VC 2.0 credentials with ``eddsa-rdfc-2022`` Data Integrity
-proofs, Multikey keys and locally resolved ``did:key`` issuers."""
+proofs, Multikey keys and locally resolved ``did:key`` issuers, and builders for Commonpod's
+reward and reputation statements (docs/statements.md)."""
 
+from pod.statements.builders import reputation_statement, reward_statement
 from pod.statements.credentials import Resolver, Verdict, public_key, sign, verify
 from pod.statements.cryptosuite import TransformError
 from pod.statements.multikey import (
@@ -15,4 +17,4 @@ from pod.statements.multikey import (
 
 __all__ = ["KeyFormatError", "Resolver", "TransformError", "Verdict", "decode_private_key",
            "decode_public_key", "did_key", "did_key_vm", "public_key", "public_key_multibase",
-           "resolve_did_key", "sign", "verify"]
+           "reputation_statement", "resolve_did_key", "reward_statement", "sign", "verify"]
