@@ -188,6 +188,7 @@ def test_a_type_index_change_applies_to_the_next_write(owner: DPoPClient) -> Non
 # --- the examples in the docs --------------------------------------------------------------
 
 DOCS = [ROOT / "docs" / "vocabulary.md", ROOT / "docs" / "contributions.md"]
+ALSO = [ROOT / "docs" / "statements.md"]  # its examples of shaped classes (others: keys)
 CLASS_OF = {"cp:Contribution": CP + "Contribution", "vf:Appreciation": VF + "Appreciation",
             "cp:ReputationStatement": CP + "ReputationStatement",
             "cp:AccessGrant": CP + "AccessGrant", "RewardStatement": CP + "RewardStatement",
@@ -197,10 +198,12 @@ CLASS_OF = {"cp:Contribution": CP + "Contribution", "vf:Appreciation": VF + "App
 def examples() -> list[tuple[str, str, str]]:
     """(docs file, media type, body) of every Turtle and JSON example in the docs."""
     found = []
-    for doc in DOCS:
+    for doc in DOCS + ALSO:
         text = Path(doc).read_text(encoding="utf-8")
         for lang, body in re.findall(r"```(turtle|json)\n(.*?)```", text, re.S):
             if lang == "json" and '"@context"' not in body:
+                continue
+            if doc in ALSO and not classes_in(body):
                 continue
             found.append((doc.name, "text/turtle" if lang == "turtle" else
                           "application/ld+json", body))
@@ -230,3 +233,63 @@ def test_the_shapes_are_served(srv: Server) -> None:
     r = httpx.get(srv.base + ".vocab/shapes")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
     assert r.content == (ROOT / "vocab" / "shapes.ttl").read_bytes()
+
+
+ENDORSEMENT = {
+    "@context": ["https://www.w3.org/ns/credentials/v2",
+                 "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+    "id": "urn:uuid:8d3c1a7e-2f4b-4c55-9a61-3e0f2b7d9c11",
+    "type": ["VerifiableCredential", "EndorsementCredential"],
+    "issuer": {"id": "https://pods.example/jonas/profile/card#me", "type": ["Profile"]},
+    "validFrom": "2025-05-01T00:00:00Z",
+    "name": "Jonas endorses the community carer badge",
+    "credentialSubject": {"id": "https://pods.example/riverside/badges/carer#achievement",
+                          "type": ["EndorsementSubject"],
+                          "endorsementComment": "The criteria match what care work looks like."}}
+
+
+def _doc_example(fragment: str) -> str:
+    return next(body for _, _, body in examples() if fragment in body)
+
+
+OTHER_CLASSES = [
+    ("endorsement without VerifiableCredential", OBV3 + "EndorsementCredential",
+     json.dumps(ENDORSEMENT).replace('"VerifiableCredential", ', ""), "VerifiableCredential"),
+    ("endorsement without a validFrom", OBV3 + "EndorsementCredential",
+     json.dumps({k: v for k, v in ENDORSEMENT.items() if k != "validFrom"}), "validFrom"),
+    ("reward without criteria", CP + "RewardStatement",
+     re.sub(r',\s*"criteria": \{[^}]*\}', "", _doc_example('"criteria"')), "credentialSubject"),
+    ("reward issuer without an id", CP + "RewardStatement",
+     _doc_example('"criteria"').replace('"id": "https://pods.example/riverside/profile/card#me",',
+                                        ""), "issuer"),
+    ("score above the best rating", CP + "ReputationStatement",
+     _doc_example("cp:reputation <").replace("schema:ratingValue 0.82", "schema:ratingValue 1.5"),
+     "cp:reputation"),
+    ("grant without a purpose", CP + "AccessGrant",
+     re.sub(r"odrl:leftOperand odrl:purpose ;.*?\], \[", "",
+            _doc_example("odrl:permission"), flags=re.S),
+     "odrl:permission"),
+    ("grant not based on consent", CP + "AccessGrant",
+     _doc_example("odrl:permission").replace("dpv:hasLegalBasis dpv:Consent",
+                                             "dpv:hasLegalBasis dpv:LegitimateInterest"),
+     "dpv:Consent"),
+]
+
+
+def test_an_endorsement_credential_fits_its_shape(owner: DPoPClient) -> None:
+    container = register(owner, OBV3 + "EndorsementCredential", "endorsements/")
+    r = owner.request("PUT", container + "carer", content=json.dumps(ENDORSEMENT).encode(),
+                      headers=JSONLD)
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize(("case", "cls", "body", "words"), OTHER_CLASSES,
+                         ids=[c[0] for c in OTHER_CLASSES])
+def test_each_class_refuses_malformed_data_with_its_message(
+        owner: DPoPClient, case: str, cls: str, body: str, words: str) -> None:
+    container = register(owner, cls, f"malformed-{uuid.uuid4().hex[:8]}/")
+    media = "application/ld+json" if body.lstrip().startswith("{") else "text/turtle"
+    found = violations(owner.request("PUT", container + "x", content=body.encode(),
+                                     headers={"Content-Type": media}))
+    assert any(words in v["message"] or words in v.get("path", "") for v in found), found
+    assert owner.request("GET", container + "x").status_code == 404
