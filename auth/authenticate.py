@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auth.credentials import ID_PREFIX as CREDENTIAL_PREFIX
 from auth.oidc.dpop import ReplayCache, verify_proof
 from auth.oidc.remote import RemoteTokens, same_issuer, unverified_claims
 from auth.oidc.tokens import AccessTokens
@@ -53,8 +54,12 @@ class Authenticator:
         claims = await self._verify(token)
         if checked.jkt != claims.get("cnf", {}).get("jkt"):
             raise _refuse("the DPoP proof is signed by another key than the token is bound to")
-        return Agent(webid=claims["webid"], client_id=claims.get("client_id"),
-                     issuer=claims["iss"], origin=origin)
+        client_id = claims.get("client_id")
+        local = same_issuer(claims["iss"], self._tokens.issuer)
+        app = client_id if local and isinstance(client_id, str) and \
+            not client_id.startswith(CREDENTIAL_PREFIX) else None
+        return Agent(webid=claims["webid"], client_id=client_id, issuer=claims["iss"],
+                     origin=origin, app=app)
 
     async def _verify(self, token: str) -> dict[str, Any]:
         """The claims of a token of this issuer or, when allowed, of another one."""

@@ -8,6 +8,10 @@ multicast, reserved and unspecified addresses are refused (unless the operator s
 ``allow_private_fetch``); the connection goes to the address that was checked, so a second DNS
 answer cannot swap it. Answers are cached for :data:`DOCUMENT_TTL`, or per ``Cache-Control``
 within bounds when the caller asks (JWKS).
+
+:meth:`Fetcher.post` sends small notifications (signed webhook events, ``auth/webhooks.py``)
+under the same guard: checked address, one timeout, no redirects, at most
+:data:`POST_READ_BYTES` of the answer read.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ DOCUMENT_TTL = 300.0
 MIN_TTL, MAX_TTL = 30.0, 3600.0
 CACHE_SIZE = 1024
 REDIRECTS = (301, 302, 303, 307, 308)
+POST_READ_BYTES = 4096
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\b", re.IGNORECASE)
 
@@ -40,6 +45,10 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 class FetchError(Exception):
     """A document could not be fetched; the message says why, for a 401's detail."""
+
+
+class FetchRefused(FetchError):
+    """The URL or its address is one this server never contacts; retrying will not help."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,24 +144,57 @@ class Fetcher:
             return Fetched(url, media_type, body, now, now + ttl)
         raise FetchError(f"more than {MAX_REDIRECTS} redirects fetching {url}")
 
-    async def _get_once(self, url: str, accept: str) -> tuple[httpx.Response, bytes]:
-        """One GET without following redirects, to the checked address, body size-limited."""
+    async def post(self, url: str, body: bytes, content_type: str) -> int:
+        """POST ``body`` to ``url`` under the same address guard as :meth:`get`; the status.
+
+        Redirects are not followed (a 3xx is returned as is) and at most
+        :data:`POST_READ_BYTES` of the answer are read. Raises :class:`FetchRefused` for a URL
+        or address this server does not contact, :class:`FetchError` when the exchange fails.
+        """
+        try:
+            async with asyncio.timeout(self.timeout):
+                target, headers, extensions = await self._checked(url)
+                headers["Content-Type"] = content_type
+                async with httpx.AsyncClient(verify=_tls(), timeout=httpx.Timeout(self.timeout),
+                                             trust_env=False, follow_redirects=False) as client, \
+                        client.stream("POST", target, content=body, headers=headers,
+                                      extensions=extensions) as response:
+                    read = 0
+                    async for chunk in response.aiter_bytes():
+                        read += len(chunk)
+                        if read >= POST_READ_BYTES:
+                            break
+                    return response.status_code
+        except TimeoutError:
+            raise FetchError(f"{url} did not answer within {self.timeout:g} s") from None
+        except httpx.HTTPError as error:
+            raise FetchError(f"cannot post to {url}: {error.__class__.__name__} "
+                             f"{error}".strip()) from None
+
+    async def _checked(self, url: str) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The URL to connect to (the checked address), Host header and TLS SNI extension."""
         parts = urlsplit(url)
         try:
             port = parts.port
         except ValueError:
-            raise FetchError(f"{url} has an invalid port") from None
+            raise FetchRefused(f"{url} has an invalid port") from None
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
                 or parts.password:
-            raise FetchError(f"{url} is not an http(s) URL without credentials")
+            raise FetchRefused(f"{url} is not an http(s) URL without credentials")
         host = parts.hostname
         port = port or (443 if parts.scheme == "https" else 80)
         address = await self._address(host, port)
         literal = f"[{address}]" if address.version == 6 else str(address)
         target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/",
                              parts.query, ""))
-        headers = {"Accept": accept, "Host": parts.netloc.rpartition("@")[2]}
+        headers = {"Host": parts.netloc.rpartition("@")[2]}
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        return target, headers, extensions
+
+    async def _get_once(self, url: str, accept: str) -> tuple[httpx.Response, bytes]:
+        """One GET without following redirects, to the checked address, body size-limited."""
+        target, headers, extensions = await self._checked(url)
+        headers["Accept"] = accept
         timeout = httpx.Timeout(self.timeout)
         try:
             async with httpx.AsyncClient(verify=_tls(), timeout=timeout, trust_env=False,
@@ -186,8 +228,8 @@ class Fetcher:
         if not self.allow_private:
             for address in addresses:
                 if not is_public(address):
-                    raise FetchError(f"{host} resolves to the non-public address {address}, "
-                                     "which this server does not fetch from "
-                                     "(setting allow_private_fetch)")
+                    raise FetchRefused(f"{host} resolves to the non-public address {address}, "
+                                       "which this server does not fetch from "
+                                       "(setting allow_private_fetch)")
         return addresses[0]
 

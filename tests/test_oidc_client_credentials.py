@@ -210,7 +210,7 @@ def _forge(server: Server, **changes: object) -> tuple[str, DPoPKey]:
             await rt.close()
         now = int(time.time())
         claims = {"iss": server.base, "sub": "x", "webid": server.base + "alice/profile/card#me",
-                  "client_id": "forged", "aud": ["solid", "forged"], "iat": now,
+                  "client_id": "cred_forged", "aud": ["solid", "cred_forged"], "iat": now,
                   "exp": now + 300, "jti": "j", "scope": "webid",
                   "cnf": {"jkt": thumbprint(key.key.as_dict(private=False))}}
         claims.update(changes)

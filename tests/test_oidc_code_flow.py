@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import Server
 from tests.dpop import DPoPKey, dpop_headers
+from tests.forms import form_fields
 from tests.test_accounts import browser, csrf_of, login, signup, unique
 
 REDIRECT = "http://127.0.0.1:9/callback"
@@ -75,7 +76,7 @@ def code_for(c: httpx.Client, server: Server, client_id: str, challenge: str, na
              redirect_uri: str = REDIRECT) -> str:
     page = consent_page(c, auth_query(client_id, challenge, redirect_uri), name)
     assert "Allow" in page.text and client_id in page.text
-    r = c.post("/.oidc/auth", data={"csrf": csrf_of(page), "request": pending_of(page),
+    r = c.post("/.oidc/auth", data={**form_fields(page.text, "/.oidc/auth"),
                                     "decision": "allow"})
     got = {k: v[0] for k, v in parse_qs(urlsplit(r.headers["location"]).query).items()}
     assert r.status_code == 303 and r.headers["location"].startswith(redirect_uri)

@@ -59,11 +59,18 @@ def test_contributions_are_private_and_registered_in_the_private_type_index(
     r = httpx.get(url, headers={**dpop_headers(key, token, "GET", url), "Accept": "text/turtle"})
     assert r.status_code == 200
     g = set(ox.parse(r.content, ox.RdfFormat.TURTLE, base_iri=url))
-    [registration] = {t.subject for t in g if t.object.value == SOLID + "TypeRegistration"}
-    assert _objects(g, registration.value, SOLID + "forClass") == {
-        "https://commonpod.org/ns#Contribution"}
-    assert _objects(g, registration.value, SOLID + "instanceContainer") == {
-        pod + "contributions/"}
+    registrations = {t.subject.value for t in g if t.object.value == SOLID + "TypeRegistration"}
+    found = {(cls, container) for r in registrations
+             for cls in _objects(g, r, SOLID + "forClass")
+             for container in _objects(g, r, SOLID + "instanceContainer")}
+    cp, vf = "https://commonpod.org/ns#", "https://w3id.org/valueflows/ont/vf#"
+    assert found == {(cp + "Contribution", pod + "contributions/"),
+                     (vf + "Appreciation", pod + "appreciations/"),
+                     (cp + "RewardStatement", pod + "rewards/"),
+                     (cp + "ReputationStatement", pod + "reputation/"),
+                     (cp + "AccessGrant", pod + "grants/")}
+    for container in ("appreciations/", "rewards/", "reputation/", "grants/"):
+        assert httpx.get(pod + container).status_code == 401
     listed = httpx.get(pod + "contributions/", headers=dpop_headers(
         key, token, "GET", pod + "contributions/"))
     assert listed.status_code == 200

@@ -199,3 +199,55 @@ class CRED(DefinedNamespace):
 
 __all__ = ["ACL", "CRED", "DCTERMS", "FOAF", "LDP", "PIM", "RDF", "SCHEMA", "SEC", "SOLID",
            "VCARD", "XSD"]
+
+
+class DPV(DefinedNamespace):
+    """Data Privacy Vocabulary 2.x (https://w3id.org/dpv): the purposes apps may declare
+    (see :mod:`vocab.purposes`)."""
+
+    _fail = True
+    _NS = Namespace("https://w3id.org/dpv#")
+
+    Purpose: URIRef
+    hasPurpose: URIRef
+    AcademicResearch: URIRef
+    AccountManagement: URIRef
+    CommunicationForCustomerCare: URIRef
+    CommunicationManagement: URIRef
+    CustomerCare: URIRef
+    DisputeManagement: URIRef
+    EnforceAccessControl: URIRef
+    EnforceSecurity: URIRef
+    FraudPreventionAndDetection: URIRef
+    HumanResourceManagement: URIRef
+    IdentityAuthentication: URIRef
+    IdentityVerification: URIRef
+    IncreaseServiceRobustness: URIRef
+    LegalCompliance: URIRef
+    Marketing: URIRef
+    MemberPartnerManagement: URIRef
+    NonCommercialResearch: URIRef
+    OptimiseUserInterface: URIRef
+    OrganisationComplianceManagement: URIRef
+    OrganisationGovernance: URIRef
+    PaymentManagement: URIRef
+    Personalisation: URIRef
+    ProvideEventRecommendations: URIRef
+    ProvidePersonalisedRecommendations: URIRef
+    PublicRelations: URIRef
+    RecordManagement: URIRef
+    RepairImpairments: URIRef
+    RequestedServiceProvision: URIRef
+    ResearchAndDevelopment: URIRef
+    ServiceManagement: URIRef
+    ServiceMonitoring: URIRef
+    ServiceOptimisation: URIRef
+    ServicePersonalisation: URIRef
+    ServiceProvision: URIRef
+    ServiceRegistration: URIRef
+    ServiceUsageAnalytics: URIRef
+    TechnicalServiceProvision: URIRef
+    UserInterfacePersonalisation: URIRef
+
+
+__all__ += ["DPV"]

@@ -4,8 +4,9 @@
 S256) before anything else, sends a browser without a session to the login page and back,
 and shows a signed-in one the consent page. The request itself stays server-side (a pending
 record bound to the session, single use); the form carries only its id and a CSRF token.
-``POST`` is the consent form: Allow issues a code, Deny ``access_denied``; both redirect with
-``iss`` (RFC 9207).
+``POST`` is the consent form: Allow records the needs the owner ticked (with the durations they
+chose) as an access grant in their pod and issues a code; Deny answers ``access_denied``; both
+redirect with ``iss`` (RFC 9207). The grant, not the code, bounds what the app may do.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth import consent_view
+from auth.consent import record
 from auth.oidc.clients import Clients
 from auth.oidc.grants import AppClient, Call
 from auth.oidc.provider import oauth2_request
@@ -95,6 +98,10 @@ async def authorize(request: Request) -> Response:
                                 "A parameter is repeated (RFC 6749 §3.1).")
     identity = _identity(request)
     client = await app_client(request, params.get("client_id"))
+    problem = clients(request).problems.get(params.get("client_id", ""))
+    if client is None and problem:
+        return web.problem_page(request, 400, "This app's Client ID Document cannot be used",
+                                web.sentence(problem))
     call = Call(client=client)
     provider = identity.provider
     try:
@@ -110,11 +117,14 @@ async def authorize(request: Request) -> Response:
     pending = await keep_pending(_system(request), params, session.digest)
     redirect_uri = params["redirect_uri"]
     scopes = client.get_allowed_scope(params.get("scope")).split()
+    rt = request.app.state.runtime
+    needs = [await consent_view.need(rt, session.account.name, n) for n in client.info.asks]
     return await web.session_page(
         request, session, "oidc/consent.html", headers=_consent_headers(redirect_uri),
         client_name=client.info.client_name or urlsplit(redirect_uri).hostname,
         client_id=client.get_client_id(), redirect_host=urlsplit(redirect_uri).netloc,
-        scopes=[(s, SCOPE_TEXT.get(s, s)) for s in scopes], pending=pending)
+        scopes=[(s, SCOPE_TEXT.get(s, s)) for s in scopes], pending=pending, needs=needs,
+        agent_webid=client.info.agent_webid, declared=bool(client.info.needs))
 
 
 @router.post("/" + AUTH_PATH, include_in_schema=False)
@@ -134,9 +144,17 @@ async def consent(request: Request) -> Response:
                                 "Go back to the app and sign in again.")
     identity = _identity(request)
     provider = identity.provider
-    call = Call(client=await app_client(request, params.get("client_id")))
+    client = await app_client(request, params.get("client_id"))
+    call = Call(client=client)
     req = oauth2_request("GET", identity.issuer + AUTH_PATH, request.headers, params)
     user = session.account.webid if form.get("decision") == "allow" else None
+    if user is not None and client is not None:
+        try:
+            accepted = consent_view.accepted(client.info.asks, form)
+        except ValueError as exc:
+            return web.problem_page(request, 400, "This consent cannot be accepted", str(exc))
+        await record(request.app.state.runtime, session.account.name, user, client.info,
+                     accepted)
     try:
         grant = provider.run(call, provider.get_consent_grant, req)
         _, body, headers = provider.run(call, provider.create_authorization_response,

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from auth.oidc.needs import ACT_AS_YOU_NEED, AccessNeed, NeedError, parse_agent, parse_needs
 from pod.store.system import SystemRecords, dump
 
 ID_PREFIX = "app_"
@@ -52,6 +53,14 @@ class ClientInfo:
     secret_sha256: str | None = None
     document: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    needs: tuple[AccessNeed, ...] = ()  # empty: an ordinary Solid app acting as the user
+    agent_webid: str | None = None  # the WebID the app uses when it acts as itself
+    webhook: str | None = None  # where the app is told of revoked grants
+
+    @property
+    def asks(self) -> tuple[AccessNeed, ...]:
+        """What the owner is asked to consent to."""
+        return self.needs or (ACT_AS_YOU_NEED,)
 
     def check_secret(self, secret: str) -> bool:
         if self.secret_sha256 is None:
@@ -108,8 +117,21 @@ def from_document(url: str, doc: object) -> ClientInfo:
     grants = _strings(doc.get("grant_types", list(DEFAULT_GRANTS)), "grant_types")
     scope = doc.get("scope")
     name = doc.get("client_name")
+    needs, webid, hook = app_extensions(doc, url)
     return ClientInfo(url, uris, name if isinstance(name, str) else "", grants,
-                      scope if isinstance(scope, str) else None, "none", None, document=True)
+                      scope if isinstance(scope, str) else None, "none", None, document=True,
+                      needs=needs, agent_webid=webid, webhook=hook)
+
+
+def app_extensions(metadata: dict[str, Any], client_id: str | None
+                   ) -> tuple[tuple[AccessNeed, ...], str | None, str | None]:
+    """Access needs, the app's own WebID and its grant webhook (see :mod:`auth.oidc.needs`)."""
+    try:
+        needs = parse_needs(metadata)
+        webid, hook = parse_agent(metadata, client_id)
+    except NeedError as error:
+        raise ClientError(str(error)) from None
+    return needs, webid, hook
 
 
 async def fetch_client_document(url: str) -> object:
@@ -142,6 +164,7 @@ class Clients:
     def __init__(self, system: SystemRecords):
         self.system = system
         self._documents: dict[str, tuple[float, ClientInfo | None]] = {}
+        self.problems: dict[str, str] = {}  # why a Client ID Document was refused, for people
 
     async def find(self, client_id: str) -> ClientInfo | None:
         """The client named ``client_id``, or ``None`` when there is no usable one."""
@@ -157,8 +180,11 @@ class Clients:
         try:
             info: ClientInfo | None = from_document(client_id,
                                                     await fetch_client_document(client_id))
-        except ClientError:
+        except ClientError as error:
             info = None
+            if len(self.problems) >= CACHE_SIZE:
+                self.problems.clear()
+            self.problems[client_id] = str(error)
         if len(self._documents) >= CACHE_SIZE:
             self._documents = {k: v for k, v in self._documents.items() if v[0] > now}
             while len(self._documents) >= CACHE_SIZE:
@@ -179,6 +205,7 @@ class Clients:
 
 
 def _from_record(data: dict[str, Any]) -> ClientInfo:
+    needs, _, hook = app_extensions(data.get("metadata") or {}, None)
     return ClientInfo(data["client_id"], tuple(data["redirect_uris"]), data["client_name"],
                       tuple(data["grant_types"]), data["scope"], data["auth_method"],
-                      data["secret_sha256"])
+                      data["secret_sha256"], needs=needs, webhook=hook)

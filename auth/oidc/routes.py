@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from auth.identity import Identity
 from auth.oidc import authorize
 from auth.oidc.authorize import AUTH_PATH, app_client, clients
+from auth.oidc.clients import ClientError, app_extensions
 from auth.oidc.dpop import verify_proof
 from auth.oidc.grants import AUTH_METHODS, SCOPES, Call
 from auth.oidc.provider import CredentialClient, RegistrationRequest, oauth2_request
@@ -132,6 +134,10 @@ async def register(request: Request) -> JSONResponse:
         data = None
     if not isinstance(data, dict):
         return _error(400, "invalid_client_metadata", "the body must be a JSON object")
+    try:
+        needs, _, hook = app_extensions(data, None)
+    except ClientError as error:
+        return _error(400, "invalid_client_metadata", str(error))
     call = Call(metadata=metadata(identity.issuer))
     provider = identity.provider
     status, body, _ = provider.run(call, provider.create_endpoint_response,
@@ -139,7 +145,10 @@ async def register(request: Request) -> JSONResponse:
                                    RegistrationRequest(identity.issuer + REG_PATH,
                                                        request.headers, data))
     if status == 201 and call.registered is not None:
-        await clients(request).save(*call.registered)
+        info, saved = call.registered
+        extensions = {k: data[k] for k in ("access_needs", "grant_webhook") if k in data}
+        await clients(request).save(replace(info, needs=needs, webhook=hook),
+                                    {**saved, **extensions})
         body = {k: v for k, v in body.items() if v is not None}
     return JSONResponse(body, status_code=status, headers={**NO_STORE, **CORS})
 

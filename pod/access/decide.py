@@ -8,6 +8,12 @@ pod owner always holds Control, so no ACL edit can lock them out of their own po
 ``acl:agentGroup`` membership is asked of ``is_member``, a callback wired in at start-up (the
 authentication layer reads group documents, local or remote); without it groups grant nothing.
 Groups are asked only when they could add a mode.
+
+Apps are bounded by the owner's consent (``pod.access.grants``). An app acting for the pod's
+owner gets at most WAC ∩ the owner's grants to that app; acting for another user of this
+server, at most WAC ∩ that user's full-access grant to it. An agent acting as itself (its own
+WebID, no app in between) gets WAC ∪ the grants the owner gave that WebID. No app ever gets
+Control, or anything under ``/grants/``.
 """
 
 from __future__ import annotations
@@ -18,26 +24,33 @@ from typing import NoReturn
 
 from pod.access import wac
 from pod.access.agent import ANONYMOUS, Agent
+from pod.access.grants import GRANTS, Grant, Granted, GrantIndex, app_iri, granted
 from pod.access.modes import Mode, Need
 from pod.errors import Forbidden, Unauthenticated
-from pod.resources import rdf
+from pod.resources import membership, rdf
 from pod.resources.paths import ACL_SUFFIX, Target
-from pod.resources.records import Resource
-from pod.store.sealed import Opened, PodKeys, SealedReader
+from pod.resources.records import CONTAINER, RDF, Resource
+from pod.resources.service import load
+from pod.store.sealed import Opened, PodKeys, SealedReader, SealedStore
 
 CACHE_SIZE = 4096
 CHALLENGE = 'DPoP algs="ES256 ES384 PS256 RS256 EdDSA"'
 
 IsMember = Callable[[str, str], Awaitable[bool]]
 """``await is_member(group_iri, webid)``: does the group's document list the WebID?"""
+FindPod = Callable[[str], Awaitable[PodKeys | None]]
+PROFILE = "/profile/card#me"
 
 
 class AccessDecider:
     """Answers "may this agent do this?" from the ACL resources in the sealed store."""
 
-    def __init__(self, base_url: str, is_member: IsMember | None = None):
+    def __init__(self, base_url: str, is_member: IsMember | None = None, *,
+                 store: SealedStore | None = None, find_pod: FindPod | None = None):
         self.base_url = base_url
         self.is_member = is_member
+        self.grant_index = GrantIndex()
+        self._store, self._find_pod = store, find_pod
         self._cache: OrderedDict[tuple[bytes, str, bytes], list[wac.Authorization]] = (
             OrderedDict())
 
@@ -73,10 +86,13 @@ class AccessDecider:
         return auths
 
     async def modes(
-        self, reader: SealedReader, keys: PodKeys, target: Target, agents: tuple[Agent, ...]
+        self, reader: SealedReader, keys: PodKeys, target: Target, agents: tuple[Agent, ...],
+        used: list[str] | None = None,
     ) -> list[set[Mode]]:
-        """The modes each of ``agents`` holds on ``target``."""
+        """The modes each of ``agents`` holds on ``target``; the IRIs of grants that gave
+        modes are appended to ``used``."""
         auths, url, inherited = await self._effective(reader, keys, target)
+        owner = self.owner(target.pod)
         out = []
         for agent in agents:
             modes = wac.granted(auths, agent, url, inherited)
@@ -85,29 +101,89 @@ class AccessDecider:
                 if groups:
                     member = [g for g in groups if await self.is_member(g, agent.webid or "")]
                     modes = wac.granted(auths, agent, url, inherited, member)
-            if agent.webid is not None and agent.webid == self.owner(target.pod):
+            if agent.webid is not None and agent.webid == owner:
                 modes.add(Mode.CONTROL)
+            if agent.app is not None or (agent.webid is not None and agent.webid != owner):
+                modes = await self._with_grants(reader, keys, target, agent, modes, used)
             out.append(modes)
         return out
 
+    async def _with_grants(self, reader: SealedReader, keys: PodKeys, target: Target,
+                           agent: Agent, modes: set[Mode], used: list[str] | None
+                           ) -> set[Mode]:
+        """Bound an app by the owner's consent, or widen an agent by the grants it holds."""
+        protected = target.path.startswith(GRANTS) or target.aux == ACL_SUFFIX
+        url = f"{self.base_url}{target.pod}{target.path}"
+        if agent.app is not None:
+            if protected:
+                return set()
+            if agent.webid == self.owner(target.pod):
+                found = granted(await self.grants(reader, keys, target.pod), app_iri(agent.app),
+                                url)
+            else:
+                found = await self._full_access(agent.webid or "", agent.app)
+            if used is not None:
+                used.extend(found.grants)
+            return (modes & found.modes) - {Mode.CONTROL}
+        if protected:
+            return modes
+        found = granted(await self.grants(reader, keys, target.pod), agent.webid or "", url)
+        if used is not None and found.modes - modes:
+            used.extend(found.grants)
+        return modes | found.modes
+
+    async def _full_access(self, webid: str, app: str) -> Granted:
+        """What a local user lets ``app`` do everywhere: the modes of their grant to it
+        whose target is their whole pod (nothing for users of other servers)."""
+        none = granted((), app, "")
+        if self._store is None or self._find_pod is None or not webid.startswith(
+                self.base_url) or not webid.endswith(PROFILE):
+            return none
+        pod = webid[len(self.base_url):-len(PROFILE)]
+        keys = await self._find_pod(pod) if pod and "/" not in pod else None
+        if keys is None or self.owner(pod) != webid:
+            return none
+        async with self._store.read(keys) as reader:
+            grants = await self.grants(reader, keys, pod)
+        return granted(grants, app_iri(app), f"{self.base_url}{pod}/")
+
+    async def grants(self, reader: SealedReader, keys: PodKeys, pod: str
+                     ) -> tuple[Grant, ...]:
+        """The pod's access grants, parsed from its ``/grants/`` container (cached)."""
+        async def read() -> list[tuple[str, list]]:
+            container = await load(reader, GRANTS)
+            if container is None or container.kind != CONTAINER:
+                return []
+            out = []
+            for name in await membership.members(reader, GRANTS, container):
+                res = await load(reader, GRANTS + name)
+                if res is not None and res.kind == RDF:
+                    url = f"{self.base_url}{pod}{GRANTS}{name}"
+                    out.append((url, rdf.parse(res.body, res.content_type, url)))
+            return out
+
+        return await self.grant_index.grants(keys.pod_id, read)
+
     async def check(
         self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent,
-        needs: list[Need],
+        needs: list[Need], used: list[str] | None = None,
     ) -> dict[str, set[Mode]]:
         """Raise 401/403 unless every need is granted; returns the modes found per path."""
         found: dict[str, set[Mode]] = {}
         for path, mode in needs:
             if path not in found:
-                [found[path]] = await self.modes(reader, keys, target.with_path(path), (agent,))
+                [found[path]] = await self.modes(reader, keys, target.with_path(path),
+                                                 (agent,), used)
             if mode not in found[path]:
                 self._deny(agent, mode, f"{self.base_url}{target.pod}{path}")
         return found
 
     async def check_with_allow(
-        self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent, mode: Mode
+        self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent, mode: Mode,
+        used: list[str] | None = None,
     ) -> str:
         """Require ``mode`` on ``target`` and return its ``WAC-Allow`` value, in one ACL walk."""
-        user, public = await self.modes(reader, keys, target, (agent, ANONYMOUS))
+        user, public = await self.modes(reader, keys, target, (agent, ANONYMOUS), used)
         if mode not in user:
             self._deny(agent, mode, self.base_url + target.pod + target.path)
         return f'user="{_names(user)}",public="{_names(public)}"'
@@ -116,6 +192,9 @@ class AccessDecider:
         if not agent.authenticated:
             raise Unauthenticated(f"{mode.value} access to {url} needs an authenticated agent",
                                   headers={"WWW-Authenticate": CHALLENGE})
+        if agent.app is not None:
+            raise Forbidden(f"the app {agent.app} has no {mode.value} access to {url} for "
+                            f"{agent.webid}: WAC or the owner's consent does not allow it")
         raise Forbidden(f"{agent.webid} has no {mode.value} access to {url}")
 
     async def wac_allow(

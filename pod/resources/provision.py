@@ -3,9 +3,12 @@
 Defaults (unlike CSS, the pod root is not public): the owner has full control of everything;
 the WebID profile and the public type index are publicly readable; any authenticated agent may
 append to the inbox (to notify the owner); everything else, the preferences file and the
-private type index included, is private. ``contributions/`` (private) is registered for
-``cp:Contribution`` in the private type index. The profile names this server as the OIDC issuer.
-``public_write`` gives everyone full access, for benchmarks and conformance runs only.
+private type index included, is private. Private containers are registered in the private type
+index: ``contributions/`` for ``cp:Contribution``, ``appreciations/`` for ``vf:Appreciation``,
+``rewards/`` and ``reputation/`` for reward and reputation statements, and ``grants/`` for the
+owner's access grants — owner-only by its own ACL, even in a publicly writable pod. The profile
+names this server as the OIDC issuer. ``public_write`` gives everyone full access (except to
+``grants/``), for benchmarks and conformance runs only.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from pod.store.directory import PodDirectory
 from vocab.terms import CP
 
 PROFILE = "/profile/card"
-CONTRIBUTION = str(CP.Contribution)
+#: private containers of a new pod, registered in the private type index for these classes
+REGISTERED = {
+    "contributions/": str(CP.Contribution),
+    "appreciations/": "https://w3id.org/valueflows/ont/vf#Appreciation",
+    "rewards/": str(CP.RewardStatement),
+    "reputation/": str(CP.ReputationStatement),
+    "grants/": str(CP.AccessGrant),
+}
 
 
 @dataclass(frozen=True)
@@ -97,9 +107,10 @@ async def create_pod(
         ("/inbox/.acl", _acl(webid, pod_url + "inbox/", default=True, public=everyone,
                              authenticated=None if everyone else "acl:Append")),
         ("/settings/prefs.ttl", _preferences(pod_url, webid)),
-        ("/contributions/", ""),
+        *(("/" + container, "") for container in REGISTERED),
+        ("/grants/.acl", _acl(webid, pod_url + "grants/", default=True, public=None)),
         ("/settings/privateTypeIndex.ttl", _type_index(listed=False, registrations={
-            CONTRIBUTION: pod_url + "contributions/"})),
+            cls: pod_url + container for container, cls in REGISTERED.items()})),
         ("/settings/publicTypeIndex.ttl", _type_index(listed=True)),
         ("/settings/publicTypeIndex.ttl.acl", _acl(
             webid, pod_url + "settings/publicTypeIndex.ttl", default=False,

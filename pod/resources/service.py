@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
@@ -53,6 +53,7 @@ class ResourceService:
         self.base_url = base_url
         self._graphs = GraphCache()
         self._indexes = TypeIndexes()
+        self._listeners: list[Callable[[bytes, str], None]] = [self._indexes.touched]
 
     def url(self, target: Target, path: str | None = None) -> str:
         return f"{self.base_url}{target.pod}{path or target.path}"
@@ -103,6 +104,15 @@ class ResourceService:
             return [*self.server_triples(target, members), *own]
         return list(own)
 
+    async def registered(self, keys: PodKeys, pod: str, cls: str) -> list[str]:
+        """URLs of the containers the owner's type indexes register for ``cls``."""
+        target = Target(pod, "/")
+        async with self.store.read(keys) as reader:
+            found = await self._indexes.registrations(keys.pod_id, self.url(target),
+                                                      self._reader(reader, keys, target))
+        return sorted(self.url(target, path) for path, classes in found.containers.items()
+                      if cls in classes)
+
     # --- writing ---------------------------------------------------------------------------
 
     async def put(
@@ -118,7 +128,7 @@ class ResourceService:
             res = self._represent(target, body, content_type, current)
             await self._validate(tx, keys, target, res)
             stored = await self._store(tx, target, res, current)
-        self._indexes.touched(keys.pod_id, target.path)
+        self._touched(keys.pod_id, target.path)
         return current is None, stored
 
     async def post(
@@ -138,7 +148,7 @@ class ResourceService:
             await self._validate(tx, keys, child, res)
             await self._link(tx, child, {target.path: parent})
             res.version = await tx.put(child.path, res.encode())
-        self._indexes.touched(keys.pod_id, child.path)
+        self._touched(keys.pod_id, child.path)
         return child, res
 
     async def patch(
@@ -166,7 +176,7 @@ class ResourceService:
             res = self._represent(target, body, rdf.TURTLE, current, parsed=own)
             await self._validate(tx, keys, target, res, own)
             await self._store(tx, target, res, current)
-        self._indexes.touched(keys.pod_id, target.path)
+        self._touched(keys.pod_id, target.path)
         self._graphs.put((keys.pod_id, target.path, res.version), tuple(own))
         return current is None, res
 
@@ -192,7 +202,7 @@ class ResourceService:
             for suffix in AUX_SUFFIXES:
                 await tx.delete(target.aux_path(suffix))
             await self._unlink(tx, target)
-        self._indexes.touched(keys.pod_id, target.path)
+        self._touched(keys.pod_id, target.path)
 
     async def write_new(
         self, tx: SealedTransaction, target: Target, body: bytes, media_type: str
@@ -205,21 +215,34 @@ class ResourceService:
         return await self._store(tx, target, self._represent(target, body, media_type, None),
                                  None)
 
+    def on_write(self, listener: Callable[[bytes, str], None]) -> None:
+        """Call ``listener(pod_id, path)`` after each committed write (caches built from
+        documents, such as access grants, drop what a write may have changed)."""
+        self._listeners.append(listener)
+
     # --- internals -------------------------------------------------------------------------
+
+    def _reader(self, reader: SealedReader, keys: PodKeys, target: Target
+                ) -> Callable[[str], Awaitable[list[ox.Triple] | None]]:
+        """Reads a pod's RDF documents by path (for the type index)."""
+        async def read(path: str) -> list[ox.Triple] | None:
+            found = await load(reader, path)
+            if found is None or found.kind == BINARY:
+                return None
+            return self.triples(keys.pod_id, target.with_path(path), found, [])
+        return read
+
+    def _touched(self, pod_id: bytes, path: str) -> None:
+        for listener in self._listeners:
+            listener(pod_id, path)
 
     async def _validate(self, tx: SealedTransaction, keys: PodKeys, target: Target,
                         res: Resource, parsed: list[ox.Triple] | None = None) -> None:
         """Check RDF written where the owner's type index registers a shaped class."""
         if res.kind != RDF or target.aux:
             return
-
-        async def read(path: str) -> list[ox.Triple] | None:
-            found = await load(tx, path)
-            if found is None or found.kind == BINARY:
-                return None
-            return self.triples(keys.pod_id, target.with_path(path), found, [])
-
-        found = await self._indexes.registrations(keys.pod_id, self.url(target, "/"), read)
+        found = await self._indexes.registrations(keys.pod_id, self.url(target, "/"),
+                                                  self._reader(tx, keys, target))
         classes = found.classes_for(target.path) & shapes.shaped_classes()
         if not classes:
             return

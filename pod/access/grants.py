@@ -1,0 +1,189 @@
+"""Access grants: a pod owner's consent for an app, as the access decision reads it.
+
+A grant is an RDF document in the owner's pod, under ``/grants/`` (owner-only, sealed like
+every resource): a ``cp:AccessGrant`` — an ODRL agreement with the app as ``odrl:assignee``
+(its client id, and its own WebID when it also acts as itself), one ``odrl:permission`` per
+accepted need (target container, actions, a DPV purpose constraint and an end date), and a
+``dpv:hasConsentStatus``. ODRL actions map to WAC modes: ``odrl:read`` → Read,
+``odrl:append`` → Append, ``odrl:modify`` → Write and Append. Control is never granted.
+
+Parsed grants are cached per pod and dropped when anything under ``/grants/`` is written, so a
+revocation applies to the very next request; expiry needs no write at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyoxigraph as ox
+
+from pod.access.modes import Mode
+
+GRANTS = "/grants/"
+CP = "https://commonpod.org/ns#"
+ODRL = "http://www.w3.org/ns/odrl/2/"
+DPV = "https://w3id.org/dpv#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+ACTIONS: dict[str, frozenset[Mode]] = {
+    ODRL + "read": frozenset({Mode.READ}),
+    ODRL + "append": frozenset({Mode.APPEND}),
+    ODRL + "modify": frozenset({Mode.WRITE, Mode.APPEND}),
+}
+#: reads the documents under /grants/: (document URL, triples) of each
+ReadGrants = Callable[[], Awaitable[list[tuple[str, list[ox.Triple]]]]]
+
+
+def app_iri(client_id: str) -> str:
+    """An app as an ODRL party: its Client ID Document URL, or a URN for a registered client
+    (whose id is an opaque string)."""
+    if client_id.startswith(("https://", "http://")):
+        return client_id
+    return "urn:commonpod:client:" + client_id
+
+
+@dataclass(frozen=True)
+class Permission:
+    """What one accepted need allows: modes on a target (a container covers what it holds)."""
+
+    target: str
+    modes: frozenset[Mode]
+    purpose: str | None
+    until: float
+
+    def covers(self, url: str, now: float) -> bool:
+        if now >= self.until:
+            return False
+        return url == self.target or (self.target.endswith("/") and url.startswith(self.target))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One consent decision of the owner for one app."""
+
+    iri: str
+    document: str
+    assignees: frozenset[str]
+    permissions: tuple[Permission, ...]
+    withdrawn: bool
+    issued: float
+
+    def active(self, now: float) -> bool:
+        return not self.withdrawn and any(p.until > now for p in self.permissions)
+
+    def modes(self, url: str, now: float) -> frozenset[Mode]:
+        if self.withdrawn:
+            return frozenset()
+        found: frozenset[Mode] = frozenset()
+        for p in self.permissions:
+            if p.covers(url, now):
+                found |= p.modes
+        return found
+
+
+def _objects(triples: list[ox.Triple], subject: ox.NamedNode | ox.BlankNode,
+             predicate: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal]:
+    return [t.object for t in triples if t.subject == subject and t.predicate.value == predicate]
+
+
+def _time(value: object) -> float | None:
+    if not isinstance(value, ox.Literal):
+        return None
+    try:
+        when = datetime.fromisoformat(value.value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.timestamp() if when.tzinfo else None
+
+
+def _permission(triples: list[ox.Triple], node: ox.NamedNode | ox.BlankNode
+                ) -> Permission | None:
+    modes: frozenset[Mode] = frozenset()
+    for action in _objects(triples, node, ODRL + "action"):
+        modes |= ACTIONS.get(action.value, frozenset())
+    purpose, until = None, None
+    for c in _objects(triples, node, ODRL + "constraint"):
+        if not isinstance(c, (ox.NamedNode, ox.BlankNode)):
+            continue
+        left = [o.value for o in _objects(triples, c, ODRL + "leftOperand")]
+        right = _objects(triples, c, ODRL + "rightOperand")
+        if ODRL + "purpose" in left and right:
+            purpose = right[0].value
+        elif ODRL + "dateTime" in left and right:
+            until = _time(right[0])
+    targets = [t.value for t in _objects(triples, node, ODRL + "target")
+               if isinstance(t, ox.NamedNode)]
+    if not modes or until is None or len(targets) != 1:
+        return None  # without an end date or a single target a permission grants nothing
+    return Permission(targets[0], modes, purpose, until)
+
+
+def parse_grants(document: str, triples: list[ox.Triple]) -> list[Grant]:
+    """The grants an RDF document states (malformed permissions grant nothing)."""
+    found = []
+    for t in triples:
+        if t.predicate.value != RDF_TYPE or t.object.value != CP + "AccessGrant" or \
+                not isinstance(t.subject, ox.NamedNode):
+            continue
+        node = t.subject
+        perms = [_permission(triples, p) for p in _objects(triples, node, ODRL + "permission")
+                 if isinstance(p, (ox.NamedNode, ox.BlankNode))]
+        status = {o.value for o in _objects(triples, node, DPV + "hasConsentStatus")}
+        issued = [_time(o) for o in _objects(triples, node, "http://purl.org/dc/terms/issued")]
+        found.append(Grant(
+            iri=node.value, document=document,
+            assignees=frozenset(o.value for o in _objects(triples, node, ODRL + "assignee")),
+            permissions=tuple(p for p in perms if p is not None),
+            withdrawn=bool(status - {DPV + "ConsentGiven"}),
+            issued=next((i for i in issued if i is not None), 0.0)))
+    return found
+
+
+@dataclass(frozen=True)
+class Granted:
+    """Modes an assignee holds on a URL through grants, and the grants that gave them."""
+
+    modes: frozenset[Mode]
+    grants: tuple[str, ...]
+
+
+def granted(grants: Iterable[Grant], assignee: str, url: str,
+            now: float | None = None) -> Granted:
+    """What ``assignee`` may do on ``url`` through ``grants``."""
+    now = time.time() if now is None else now
+    modes: frozenset[Mode] = frozenset()
+    used = []
+    for grant in grants:
+        if assignee in grant.assignees:
+            found = grant.modes(url, now)
+            if found:
+                modes |= found
+                used.append(grant.iri)
+    return Granted(modes, tuple(used))
+
+
+class GrantIndex:
+    """Per-pod cache of parsed grants."""
+
+    def __init__(self) -> None:
+        self._cached: dict[bytes, tuple[Grant, ...]] = {}
+        self._generation: dict[bytes, int] = {}
+
+    def touched(self, pod_id: bytes, path: str) -> None:
+        """Call after every write: forget a pod's grants when one of them may have changed."""
+        if path.startswith(GRANTS) or path == GRANTS[:-1]:
+            self._cached.pop(pod_id, None)
+            self._generation[pod_id] = self._generation.get(pod_id, 0) + 1
+
+    async def grants(self, pod_id: bytes, read: ReadGrants) -> tuple[Grant, ...]:
+        """The pod's grants (active or not)."""
+        cached = self._cached.get(pod_id)
+        if cached is not None:
+            return cached
+        generation = self._generation.get(pod_id, 0)
+        found = tuple(g for url, triples in await read() for g in parse_grants(url, triples))
+        if self._generation.get(pod_id, 0) == generation:
+            self._cached[pod_id] = found
+        return found
