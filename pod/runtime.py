@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pod.access.audit import AccessLog
 from pod.access.decide import AccessDecider
 from pod.errors import ConfigError
 from pod.resources.service import ResourceService
@@ -28,9 +29,13 @@ class Runtime:
     resources: ResourceService
     access: AccessDecider
     system: SystemRecords
+    log: AccessLog  # the owners' access logs, flushed in the background
 
     async def close(self) -> None:
-        await self.backend.close()
+        try:
+            await self.log.close()
+        finally:
+            await self.backend.close()
 
 
 def finish_rotation(settings: Settings) -> None:
@@ -56,9 +61,14 @@ async def open_runtime(settings: Settings, *, create: bool = False) -> Runtime:
         await backend.close()
         raise
     store = SealedStore(backend)
-    return Runtime(settings, backend, keyring, PodDirectory(backend, keyring),
-                   ResourceService(store, settings.base_url), AccessDecider(settings.base_url),
-                   SystemRecords(store, keyring))
+    log = AccessLog(store)
+    await log.start()
+    directory = PodDirectory(backend, keyring)
+    resources = ResourceService(store, settings.base_url)
+    access = AccessDecider(settings.base_url, store=store, find_pod=directory.find)
+    resources.on_write(access.grant_index.touched)
+    return Runtime(settings, backend, keyring, directory, resources, access,
+                   SystemRecords(store, keyring), log)
 
 
 async def _keyring(backend: SQLiteBackend, master: bytes, settings: Settings,
