@@ -23,8 +23,9 @@ from auth.fetch import Fetcher
 from auth.groups import GroupMembership
 from auth.identity import Identity
 from auth.oidc import routes as oidc_routes
+from auth.webhooks import Webhooks
 from pod.errors import BadRequest, PodError, error_for_status
-from pod.http import problems, vocabulary, wellknown
+from pod.http import collect, problems, vocabulary, wellknown
 from pod.http.headers import cors
 from pod.http.ldp import LdpEndpoint
 from pod.runtime import Runtime, open_runtime
@@ -68,11 +69,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
                                               fetcher).is_member  # acl:agentGroup
         router.ldp = LdpEndpoint(rt, env, identity.authenticator)
         app.state.runtime = rt  # server-path routes (accounts) reach the runtime here
+        app.state.webhooks = webhooks = Webhooks(identity.keys, identity.issuer, fetcher)
         try:
             yield
         finally:
             router.ldp = None
             app.state.runtime = None
+            await webhooks.close()
             if runtime is None:
                 await rt.close()
 
@@ -83,6 +86,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     api.include_router(oidc_routes.router)  # discovery, JWKS, token endpoint
     api.include_router(account_pages.router)  # /.account/…
     api.include_router(vocabulary.router)  # /.vocab/ns, /.vocab/shapes
+    api.include_router(collect.router)  # /.api/collect: a class's resources in one read
 
     def answer(request: Request, error: PodError) -> Response:
         reply = problems.render(error, request.headers.get("accept"), env)

@@ -175,7 +175,7 @@ class AccessDecider:
                 [found[path]] = await self.modes(reader, keys, target.with_path(path),
                                                  (agent,), used)
             if mode not in found[path]:
-                self._deny(agent, mode, f"{self.base_url}{target.pod}{path}")
+                self.deny(agent, mode, f"{self.base_url}{target.pod}{path}")
         return found
 
     async def check_with_allow(
@@ -185,10 +185,11 @@ class AccessDecider:
         """Require ``mode`` on ``target`` and return its ``WAC-Allow`` value, in one ACL walk."""
         user, public = await self.modes(reader, keys, target, (agent, ANONYMOUS), used)
         if mode not in user:
-            self._deny(agent, mode, self.base_url + target.pod + target.path)
+            self.deny(agent, mode, self.base_url + target.pod + target.path)
         return f'user="{_names(user)}",public="{_names(public)}"'
 
-    def _deny(self, agent: Agent, mode: Mode, url: str) -> NoReturn:
+    def deny(self, agent: Agent, mode: Mode, url: str) -> NoReturn:
+        """Raise 401 (anonymous) or 403 for ``mode`` on ``url``."""
         if not agent.authenticated:
             raise Unauthenticated(f"{mode.value} access to {url} needs an authenticated agent",
                                   headers={"WWW-Authenticate": CHALLENGE})

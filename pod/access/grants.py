@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
@@ -27,6 +27,7 @@ CP = "https://commonpod.org/ns#"
 ODRL = "http://www.w3.org/ns/odrl/2/"
 DPV = "https://w3id.org/dpv#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+DCTERMS = "http://purl.org/dc/terms/"
 ACTIONS: dict[str, frozenset[Mode]] = {
     ODRL + "read": frozenset({Mode.READ}),
     ODRL + "append": frozenset({Mode.APPEND}),
@@ -52,6 +53,8 @@ class Permission:
     modes: frozenset[Mode]
     purpose: str | None
     until: float
+    description: str = ""
+    cls: str | None = None  # the kind of data (solid:forClass), when the need named one
 
     def covers(self, url: str, now: float) -> bool:
         if now >= self.until:
@@ -69,6 +72,19 @@ class Grant:
     permissions: tuple[Permission, ...]
     withdrawn: bool
     issued: float
+    title: str = ""
+
+    def status(self, now: float) -> str:
+        """``withdrawn``, ``expired`` or ``active``."""
+        return "withdrawn" if self.withdrawn else "active" if self.active(now) else "expired"
+
+    def as_json(self, now: float) -> dict[str, object]:
+        return {"grant": self.iri, "document": self.document, "title": self.title,
+                "assignees": sorted(self.assignees), "status": self.status(now),
+                "issued": _iso(self.issued), "permissions": [
+                    {"target": p.target, "class": p.cls, "modes": sorted(m.value for m in p.modes),
+                     "purpose": p.purpose, "description": p.description, "until": _iso(p.until)}
+                    for p in self.permissions]}
 
     def active(self, now: float) -> bool:
         return not self.withdrawn and any(p.until > now for p in self.permissions)
@@ -86,6 +102,10 @@ class Grant:
 def _objects(triples: list[ox.Triple], subject: ox.NamedNode | ox.BlankNode,
              predicate: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal]:
     return [t.object for t in triples if t.subject == subject and t.predicate.value == predicate]
+
+
+def _iso(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _time(value: object) -> float | None:
@@ -117,7 +137,10 @@ def _permission(triples: list[ox.Triple], node: ox.NamedNode | ox.BlankNode
                if isinstance(t, ox.NamedNode)]
     if not modes or until is None or len(targets) != 1:
         return None  # without an end date or a single target a permission grants nothing
-    return Permission(targets[0], modes, purpose, until)
+    text = _objects(triples, node, "http://purl.org/dc/terms/description")
+    kind = _objects(triples, node, "http://www.w3.org/ns/solid/terms#forClass")
+    return Permission(targets[0], modes, purpose, until, text[0].value if text else "",
+                      kind[0].value if kind else None)
 
 
 def parse_grants(document: str, triples: list[ox.Triple]) -> list[Grant]:
@@ -131,13 +154,14 @@ def parse_grants(document: str, triples: list[ox.Triple]) -> list[Grant]:
         perms = [_permission(triples, p) for p in _objects(triples, node, ODRL + "permission")
                  if isinstance(p, (ox.NamedNode, ox.BlankNode))]
         status = {o.value for o in _objects(triples, node, DPV + "hasConsentStatus")}
-        issued = [_time(o) for o in _objects(triples, node, "http://purl.org/dc/terms/issued")]
+        issued = [_time(o) for o in _objects(triples, node, DCTERMS + "issued")]
         found.append(Grant(
             iri=node.value, document=document,
             assignees=frozenset(o.value for o in _objects(triples, node, ODRL + "assignee")),
             permissions=tuple(p for p in perms if p is not None),
             withdrawn=bool(status - {DPV + "ConsentGiven"}),
-            issued=next((i for i in issued if i is not None), 0.0)))
+            issued=next((i for i in issued if i is not None), 0.0),
+            title=next((o.value for o in _objects(triples, node, DCTERMS + "title")), "")))
     return found
 
 

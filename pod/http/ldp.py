@@ -6,6 +6,8 @@ required modes → access decision → resource service → response. No policy 
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,8 @@ from jinja2 import Environment
 from starlette.types import Receive, Scope, Send
 
 from auth.authenticate import Authenticator
-from pod.access.agent import Agent
+from pod.access.agent import ANONYMOUS, Agent
+from pod.access.audit import AccessRecord
 from pod.access.modes import Mode, required
 from pod.errors import (
     BadRequest,
@@ -29,7 +32,7 @@ from pod.http.negotiation import choose, media_type
 from pod.resources import rdf
 from pod.resources.conditions import Conditions
 from pod.resources.patch import ParsedPatch, parse_n3_patch, parse_sparql_update
-from pod.resources.paths import Target, parse_target
+from pod.resources.paths import ACL_SUFFIX, Target, parse_target
 from pod.resources.records import BINARY, CONTAINER, RDF, Resource
 from pod.resources.service import load
 from pod.store.sealed import PodKeys
@@ -39,6 +42,24 @@ if TYPE_CHECKING:
 
 CONTAINER_LINKS = ("<http://www.w3.org/ns/ldp#BasicContainer>", "<http://www.w3.org/ns/ldp#Container>")
 PATCH_PARSERS = {"text/n3": parse_n3_patch, "application/sparql-update": parse_sparql_update}
+
+
+@dataclass
+class Visit:
+    """Who did what to which pod, filled in as a request is handled, for the access log."""
+
+    keys: PodKeys | None = None
+    agent: Agent | None = None
+    target: Target | None = None
+    grants: list[str] = field(default_factory=list)
+
+
+def _mode(method: str, target: Target) -> str:
+    if target.aux == ACL_SUFFIX:
+        return Mode.CONTROL.value
+    if method in ("GET", "HEAD"):
+        return Mode.READ.value
+    return Mode.APPEND.value if method == "POST" else Mode.WRITE.value
 
 
 class LdpEndpoint:
@@ -53,20 +74,33 @@ class LdpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Exchange(scope, receive)
         origin = request.headers.get("origin")
+        visit = Visit()
         try:
-            reply = await self.handle(request, origin)
+            reply = await self.handle(request, origin, visit)
         except Disconnected:
             return  # nothing was written; nobody is listening for an answer
         except PodError as exc:
             reply = problems.render(exc, request.headers.get("accept"), self.templates)
         except Exception as exc:
             reply = problems.unexpected(exc, request.headers.get("accept"), self.templates)
+        self._record(visit, request.method, reply.status)
         reply.headers.update(h.cors(origin))
         if "Link" not in reply.headers:  # every response names the storage description
             reply.headers["Link"] = h.storage_link(self.base)
         await send_reply(send, reply, head=request.method == "HEAD")
 
-    async def handle(self, request: Exchange, origin: str | None) -> Reply:
+    def _record(self, visit: Visit, method: str, status: int) -> None:
+        """One access-log record for a request by an app or by anyone but the owner."""
+        agent, target = visit.agent, visit.target
+        if visit.keys is None or agent is None or target is None:
+            return
+        if agent.app is None and agent.webid == self.rt.access.owner(target.pod):
+            return
+        self.rt.log.record(visit.keys, AccessRecord(
+            time.time(), agent.webid, agent.app, self.rt.resources.url(target),
+            _mode(method, target), method, status, visit.grants[0] if visit.grants else None))
+
+    async def handle(self, request: Exchange, origin: str | None, visit: Visit) -> Reply:
         target = parse_target(request.path)
         if target.is_root and not request.path.endswith("/"):
             return Reply(301, {"Location": self.rt.resources.url(target)})
@@ -77,32 +111,34 @@ class LdpEndpoint:
         if keys is None:
             raise NotFound(f"there is no pod named {target.pod!r} on this server")
         agent = await self.auth.agent(method, self.base + request.path[1:], request.headers)
+        visit.keys, visit.agent, visit.target = keys, agent, target
         conditions = Conditions.from_headers(request.headers.get("if-match"),
                                              request.headers.get("if-none-match"))
         if method in ("GET", "HEAD"):
-            return await self._get(request, keys, target, agent, conditions)
+            return await self._get(request, keys, target, visit, conditions)
         if method == "PUT":
-            return await self._put(request, keys, target, agent, conditions)
+            return await self._put(request, keys, target, visit, conditions)
         if method == "POST":
-            return await self._post(request, keys, target, agent)
+            return await self._post(request, keys, target, visit)
         if method == "PATCH":
-            return await self._patch(request, keys, target, agent, conditions)
+            return await self._patch(request, keys, target, visit, conditions)
         if method == "DELETE":
-            await self._authorize(keys, target, agent, method)
+            await self._authorize(keys, target, visit, method)
             await self.rt.resources.delete(keys, target, conditions)
             return Reply(204)
         raise MethodNotAllowed(f"{method} is not supported", headers={"Allow": h.allow(target)})
 
     # --- steps -----------------------------------------------------------------------------
 
-    async def _authorize(self, keys: PodKeys, target: Target, agent: Agent, method: str,
+    async def _authorize(self, keys: PodKeys, target: Target, visit: Visit, method: str,
                          patch: ParsedPatch | None = None) -> None:
         async with self.rt.resources.store.read(keys) as reader:
             exists = method not in ("PUT", "PATCH") or await reader.exists(target.path)
             needs = required(method, target, exists,
                              patch_reads=bool(patch and patch.reads),
                              patch_deletes=bool(patch is None or patch.deletes))
-            await self.rt.access.check(reader, keys, target, agent, needs)
+            await self.rt.access.check(reader, keys, target, visit.agent or ANONYMOUS, needs,
+                                       visit.grants)
 
     async def _body(self, request: Exchange) -> bytes:
         return await request.body(self.rt.settings.max_body_bytes)
@@ -119,16 +155,17 @@ class LdpEndpoint:
                               preflight=True))
         return Reply(204, headers)
 
-    async def _get(self, request: Exchange, keys: PodKeys, target: Target, agent: Agent,
+    async def _get(self, request: Exchange, keys: PodKeys, target: Target, visit: Visit,
                    conditions: Conditions) -> Reply:
+        agent = visit.agent or ANONYMOUS
         async with self.rt.resources.store.read(keys) as reader:
             if target.aux:
                 needs = required("GET", target, True)
-                await self.rt.access.check(reader, keys, target, agent, needs)
+                await self.rt.access.check(reader, keys, target, agent, needs, visit.grants)
                 wac_allow = await self.rt.access.wac_allow(reader, keys, target.subject, agent)
             else:  # one ACL walk answers both the decision and WAC-Allow
                 wac_allow = await self.rt.access.check_with_allow(reader, keys, target, agent,
-                                                                  Mode.READ)
+                                                                  Mode.READ, visit.grants)
             res = await load(reader, target.path)
             if res is None:
                 raise NotFound()
@@ -152,17 +189,17 @@ class LdpEndpoint:
         headers["Content-Type"] = ctype
         return Reply(200, headers, body)
 
-    async def _put(self, request: Exchange, keys: PodKeys, target: Target, agent: Agent,
+    async def _put(self, request: Exchange, keys: PodKeys, target: Target, visit: Visit,
                    conditions: Conditions) -> Reply:
-        await self._authorize(keys, target, agent, "PUT")
+        await self._authorize(keys, target, visit, "PUT")
         body = await self._body(request)
         created, res = await self.rt.resources.put(
             keys, target, body, request.headers.get("content-type"), conditions)
         return self._written(target, res, created)
 
     async def _post(self, request: Exchange, keys: PodKeys, target: Target,
-                    agent: Agent) -> Reply:
-        await self._authorize(keys, target, agent, "POST")
+                    visit: Visit) -> Reply:
+        await self._authorize(keys, target, visit, "POST")
         body = await self._body(request)
         link = request.headers.get("link", "")
         container = 'rel="type"' in link and any(c in link for c in CONTAINER_LINKS)
@@ -173,7 +210,7 @@ class LdpEndpoint:
             keys, target, body, ctype, request.headers.get("slug"), container)
         return self._written(child, res, True)
 
-    async def _patch(self, request: Exchange, keys: PodKeys, target: Target, agent: Agent,
+    async def _patch(self, request: Exchange, keys: PodKeys, target: Target, visit: Visit,
                      conditions: Conditions) -> Reply:
         ctype = media_type(request.headers.get("content-type"))
         if ctype is None:
@@ -184,7 +221,7 @@ class LdpEndpoint:
                                        headers={"Accept-Patch": h.ACCEPT_PATCH})
         body = await self._body(request)
         patch = parser(body, self.rt.resources.url(target))
-        await self._authorize(keys, target, agent, "PATCH", patch)
+        await self._authorize(keys, target, visit, "PATCH", patch)
         created, res = await self.rt.resources.patch(keys, target, patch, conditions)
         return self._written(target, res, created)
 
