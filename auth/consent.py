@@ -48,7 +48,10 @@ class Accepted:
 
 
 def _stamp(when: float) -> str:
-    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """An xsd:dateTime in UTC, to the millisecond (so decisions made within a second still
+    sort in order)."""
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
 
 
 def _literal(text: str) -> str:
@@ -85,12 +88,22 @@ def _permission(target: str, need: AccessNeed, until: float) -> str:
 
 async def record(rt: Runtime, pod: str, webid: str, client: ClientInfo,
                  accepted: list[Accepted]) -> str | None:
-    """Store the owner's decision as a grant; its IRI, or ``None`` when nothing was granted."""
+    """Store the owner's decision as a grant; its IRI, or ``None`` when nothing was granted.
+    The decision replaces the owner's earlier grants to the same app (they are withdrawn and
+    point to it), so one revocation always ends what the app holds."""
     now = time.time()
+    app = app_iri(client.client_id)
+    earlier = [g for g in await grants(rt, pod) if app in g.assignees and not g.withdrawn]
     permissions = [_permission(t, a.need, now + a.days * 86400)
                    for a in accepted for t in await targets(rt, pod, a.need)]
-    if not permissions:
-        return None
+    made = await _write(rt, pod, webid, client, permissions, now) if permissions else None
+    for grant in earlier:
+        await _withdraw(rt, pod, grant, replaced_by=made)
+    return made
+
+
+async def _write(rt: Runtime, pod: str, webid: str, client: ClientInfo,
+                 permissions: list[str], now: float) -> str:
     assignees = ", ".join(f"<{iri}>" for iri in (app_iri(client.client_id), client.agent_webid)
                           if iri)
     body = PREFIXES + f"""
@@ -126,20 +139,28 @@ async def grants(rt: Runtime, pod: str) -> list[Grant]:
 
 
 async def revoke(rt: Runtime, pod: str, grant_iri: str) -> Grant:
-    """Withdraw consent: the grant stays, for the record, with status ConsentWithdrawn."""
+    """Withdraw consent: the grant stays, for the record, with status ConsentWithdrawn.
+    Returns the grant as it was before."""
     found = next((g for g in await grants(rt, pod) if g.iri == grant_iri), None)
     if found is None:
         raise NotFound(f"there is no grant {grant_iri} in this pod")
-    keys = await rt.pods.find(pod)
-    assert keys is not None
-    path = found.document[len(f"{rt.settings.base_url}{pod}"):]
-    patch = PREFIXES + f"""_:revoke a solid:InsertDeletePatch ;
-    solid:deletes {{ <{found.iri}> dpv:hasConsentStatus dpv:ConsentGiven . }} ;
-    solid:inserts {{ <{found.iri}> dpv:hasConsentStatus dpv:ConsentWithdrawn ;
-        dcterms:modified "{_stamp(time.time())}"^^xsd:dateTime . }} .
-"""
     if not found.withdrawn:
-        await rt.resources.patch(keys, Target(pod, path),
-                                 parse_n3_patch(patch.encode(), found.document),
-                                 Conditions.from_headers(None, None))
+        await _withdraw(rt, pod, found)
     return found
+
+
+async def _withdraw(rt: Runtime, pod: str, grant: Grant, replaced_by: str | None = None
+                    ) -> None:
+    keys = await rt.pods.find(pod)
+    if keys is None:
+        raise NotFound(f"there is no pod named {pod!r}")
+    path = grant.document[len(f"{rt.settings.base_url}{pod}"):]
+    replaced = f" ;\n        dcterms:isReplacedBy <{replaced_by}>" if replaced_by else ""
+    patch = PREFIXES + f"""_:revoke a solid:InsertDeletePatch ;
+    solid:deletes {{ <{grant.iri}> dpv:hasConsentStatus dpv:ConsentGiven . }} ;
+    solid:inserts {{ <{grant.iri}> dpv:hasConsentStatus dpv:ConsentWithdrawn ;
+        dcterms:modified "{_stamp(time.time())}"^^xsd:dateTime{replaced} . }} .
+"""
+    await rt.resources.patch(keys, Target(pod, path),
+                             parse_n3_patch(patch.encode(), grant.document),
+                             Conditions.from_headers(None, None))

@@ -4,10 +4,11 @@ ticked on the form (accept all, some or none; shorten any duration, never length
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auth.consent import Accepted, targets
-from auth.oidc.needs import AccessNeed
+from auth.oidc.clients import ClientInfo
+from auth.oidc.needs import AccessNeed, NeedError, parse_need
 from vocab.purposes import purpose
 
 if TYPE_CHECKING:
@@ -48,6 +49,28 @@ async def need(rt: Runtime, pod: str, item: AccessNeed) -> NeedView:
     return NeedView(item.id, item.what, _words(item.modes),
                     found.label if found else item.purpose, item.purpose, item.description,
                     item.days, choices(item.days), tuple(await targets(rt, pod, item)))
+
+
+def shown(info: ClientInfo) -> dict[str, Any]:
+    """What the consent page shows, kept with the pending request: the needs and the app's
+    own WebID as they were when the owner looked."""
+    return {"needs": [n.as_json() for n in info.asks], "agent_webid": info.agent_webid}
+
+
+def unshown(kept: dict[str, Any]) -> tuple[tuple[AccessNeed, ...], str | None]:
+    """The needs and app WebID the owner was shown (see :func:`shown`)."""
+    try:
+        needs = tuple(_need(raw) for raw in kept.get("needs", []))
+    except (NeedError, KeyError, TypeError) as exc:
+        raise ValueError(f"the request kept for this consent is damaged: {exc}") from None
+    return needs, kept.get("agent_webid")
+
+
+def _need(raw: dict[str, Any]) -> AccessNeed:
+    if raw.get("class") is None:  # "act as you", which no app declares
+        return AccessNeed(raw["id"], None, tuple(raw["modes"]), raw["purpose"],
+                          raw["description"], int(raw["duration"][1:-1]))
+    return parse_need(raw, 0)
 
 
 def accepted(needs: tuple[AccessNeed, ...], form: dict[str, str]) -> list[Accepted]:

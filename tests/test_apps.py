@@ -5,6 +5,7 @@ webhook, expiry, owner-only grants, bulk reads, and a consent step that cannot b
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -268,9 +269,8 @@ def test_an_expired_grant_gives_403_at_once(srv: Server, board: str) -> None:
     assert app.request("GET", dan.pod + "contributions/c1").status_code == 200
     [grant] = grants_of(dan, srv)
     doc = dan.own.request("GET", grant["document"], headers={"Accept": "text/turtle"})
-    past = doc.text
-    for perm in grant["permissions"]:
-        past = past.replace(perm["until"], "2025-01-01T00:00:00Z")
+    past = re.sub(r'odrl:rightOperand "[^"]+"\^\^xsd:dateTime',
+                  'odrl:rightOperand "2025-01-01T00:00:00Z"^^xsd:dateTime', doc.text)
     assert past != doc.text
     r = dan.own.request("PUT", grant["document"], content=past.encode(), headers=TTL)
     assert r.status_code == 204, r.text
@@ -456,3 +456,44 @@ def test_the_access_log_is_for_the_owner_only(srv: Server, board: str) -> None:
     with browser(srv) as c:
         assert login(c, "oz", PASSWORD).status_code == 303
         assert "contributions/c1" not in c.get("/.account/log").text
+
+
+def test_accepting_none_grants_nothing(srv: Server, board: str) -> None:
+    pat = member(srv, "pat", contributions=1)
+    app = sign_in_with_app(srv, pat, board, untick=("contributions", "rewards"))
+    assert app.request("GET", pat.pod + "contributions/c1").status_code == 403
+    assert grants_of(pat, srv) == []
+
+
+def test_a_new_decision_replaces_the_earlier_one(srv: Server, board: str) -> None:
+    """Signing in again asks again; the new answer replaces the old grant, so revoking the
+    current grant always ends what the app holds."""
+    quinn = member(srv, "quinn", contributions=1)
+    first = sign_in_with_app(srv, quinn, board)
+    second = sign_in_with_app(srv, quinn, board, untick=("contributions",))
+    newest, older = grants_of(quinn, srv)  # newest first
+    assert newest["status"] == "active" and older["status"] == "withdrawn"
+    assert [p["class"] for p in newest["permissions"]] == [CP + "RewardStatement"]
+    for app in (first, second):
+        assert app.request("GET", quinn.pod + "contributions/c1").status_code == 403
+    doc = quinn.own.request("GET", older["document"], headers={"Accept": "text/turtle"}).text
+    assert newest["grant"] in doc  # dcterms:isReplacedBy
+
+
+def test_what_is_granted_is_what_the_owner_was_shown(srv: Server, site: Site) -> None:
+    """An app that changes its Client ID Document between the consent page and the answer
+    gets what the owner saw, not what it asks for now."""
+    rae = member(srv, "rae", contributions=1)
+    url = site.base + "/shifty/app.json"
+    site.docs["/shifty/app.json"] = client_document(url, NEEDS[:1])
+    verifier, challenge = pkce()
+    with browser(srv) as c:
+        page = consent_form(c, srv, rae, url, challenge)
+        fields = form_fields(page.text, "/.oidc/auth")
+        sneaky = {**NEEDS[0], "modes": ["read", "write"], "duration": "P1Y"}
+        site.docs["/shifty/app.json"] = client_document(url, [sneaky])
+        r = c.post("/.oidc/auth", data={**fields, "decision": "allow"})
+        assert r.status_code == 303
+    [grant] = grants_of(rae, srv)
+    [perm] = grant["permissions"]
+    assert perm["modes"] == ["read"]

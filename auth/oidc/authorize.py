@@ -11,6 +11,7 @@ redirect with ``iss`` (RFC 9207). The grant, not the code, bounds what the app m
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -114,7 +115,8 @@ async def authorize(request: Request) -> Response:
         return web.redirect(web.login_url(f"{request.url.path}?{request.url.query}"))
     if client is None:  # authlib refuses an unknown client above; this keeps mypy sure
         return web.problem_page(request, 400, "Unknown app", "The client is not known.")
-    pending = await keep_pending(_system(request), params, session.digest)
+    pending = await keep_pending(_system(request), params, session.digest,
+                                 consent_view.shown(client.info))
     redirect_uri = params["redirect_uri"]
     scopes = client.get_allowed_scope(params.get("scope")).split()
     rt = request.app.state.runtime
@@ -138,10 +140,11 @@ async def consent(request: Request) -> Response:
     if session is None or not await svc.csrf.check_session(session.digest, form.get("csrf")):
         return web.forbidden(request)
     system = _system(request)
-    params = await take_pending(system, form.get("request", ""), session.digest)
-    if params is None:
+    taken = await take_pending(system, form.get("request", ""), session.digest)
+    if taken is None:
         return web.problem_page(request, 400, "This sign-in request has expired",
                                 "Go back to the app and sign in again.")
+    params, shown = taken
     identity = _identity(request)
     provider = identity.provider
     client = await app_client(request, params.get("client_id"))
@@ -150,11 +153,12 @@ async def consent(request: Request) -> Response:
     user = session.account.webid if form.get("decision") == "allow" else None
     if user is not None and client is not None:
         try:
-            accepted = consent_view.accepted(client.info.asks, form)
+            needs, agent_webid = consent_view.unshown(shown)
+            accepted = consent_view.accepted(needs, form)
         except ValueError as exc:
             return web.problem_page(request, 400, "This consent cannot be accepted", str(exc))
-        await record(request.app.state.runtime, session.account.name, user, client.info,
-                     accepted)
+        await record(request.app.state.runtime, session.account.name, user,
+                     replace(client.info, agent_webid=agent_webid), accepted)
     try:
         grant = provider.run(call, provider.get_consent_grant, req)
         _, body, headers = provider.run(call, provider.create_authorization_response,

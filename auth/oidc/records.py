@@ -61,10 +61,13 @@ async def commit(system: SystemRecords, call: Call) -> bool:
     return True
 
 
-async def keep_pending(system: SystemRecords, params: dict[str, str], session: str) -> str:
-    """Keep an authorization request for the consent form; its id goes into the form."""
+async def keep_pending(system: SystemRecords, params: dict[str, str], session: str,
+                       shown: dict[str, Any] | None = None) -> str:
+    """Keep an authorization request for the consent form, with what the owner was shown
+    (the app's needs as they were, so a changed Client ID Document cannot change what is
+    granted); its id goes into the form."""
     pending_id = secrets.token_urlsafe(24)
-    record = {"params": params, "session": session,
+    record = {"params": params, "session": session, "shown": shown or {},
               "expires": time.time() + PENDING_LIFETIME}
     async with system.write() as tx:
         await tx.put(PENDING_RECORD + pending_id, dump(record))
@@ -72,9 +75,9 @@ async def keep_pending(system: SystemRecords, params: dict[str, str], session: s
 
 
 async def take_pending(system: SystemRecords, pending_id: str,
-                       session: str) -> dict[str, str] | None:
-    """The parameters of a pending request of this session, removed (single use); ``None``
-    when unknown, used, expired or another session's."""
+                       session: str) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """The parameters of a pending request of this session and what its owner was shown,
+    removed (single use); ``None`` when unknown, used, expired or another session's."""
     if not pending_id or len(pending_id) > 64:
         return None
     name = PENDING_RECORD + pending_id
@@ -86,4 +89,6 @@ async def take_pending(system: SystemRecords, pending_id: str,
         if record["session"] != session:
             return None  # not consumed: it is not this browser's to spend
         await tx.delete(name)
-    return record["params"] if record["expires"] > time.time() else None
+    if record["expires"] <= time.time():
+        return None
+    return record["params"], record.get("shown", {})
