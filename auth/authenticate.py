@@ -52,6 +52,9 @@ class Authenticator:
         checked = verify_proof(proof, method=method, url=url, replay=self._replay,
                                access_token=token)
         claims = await self._verify(token)
+        if not same_issuer(claims["iss"], self._tokens.issuer) and \
+                str(claims.get("webid", "")).startswith(self._tokens.issuer):
+            raise _refuse("WebIDs of this server sign in with this server's issuer only")
         if checked.jkt != claims.get("cnf", {}).get("jkt"):
             raise _refuse("the DPoP proof is signed by another key than the token is bound to")
         client_id = claims.get("client_id")

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import pyoxigraph as ox
+
 from auth.oidc.clients import ClientInfo
 from auth.oidc.needs import DATA_KINDS, AccessNeed
 from pod.access.grants import GRANTS, Grant, app_iri
@@ -24,27 +26,39 @@ from pod.errors import NotFound
 from pod.resources.conditions import Conditions
 from pod.resources.patch import parse_n3_patch
 from pod.resources.paths import Target
+from pod.store.system import SystemRecords, dump
 
 if TYPE_CHECKING:
     from pod.runtime import Runtime
 
-ACTIONS = {"read": "odrl:read", "append": "odrl:append", "write": "odrl:modify"}
+ACTIONS = {"read": "read", "append": "append", "write": "modify"}
 PROFILE_DOCUMENT = "http://xmlns.com/foaf/0.1/PersonalProfileDocument"
-PREFIXES = """@prefix cp: <https://commonpod.org/ns#> .
-@prefix odrl: <http://www.w3.org/ns/odrl/2/> .
-@prefix dpv: <https://w3id.org/dpv#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-@prefix solid: <http://www.w3.org/ns/solid/terms#> .
-@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-"""
+WEBHOOK_RECORD = "grant-webhook:"
+CP = "https://commonpod.org/ns#"
+ODRL = "http://www.w3.org/ns/odrl/2/"
+DPV = "https://w3id.org/dpv#"
+DCT = "http://purl.org/dc/terms/"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+APPLICATION = ox.NamedNode("https://www.w3.org/ns/activitystreams#Application")
+TURTLE_PREFIXES = {"cp": CP, "odrl": ODRL, "dpv": DPV, "dcterms": DCT,
+                   "solid": "http://www.w3.org/ns/solid/terms#",
+                   "as": "https://www.w3.org/ns/activitystreams#",
+                   "xsd": "http://www.w3.org/2001/XMLSchema#"}
+PREFIXES = "".join(f"@prefix {k}: <{v}> .\n" for k, v in TURTLE_PREFIXES.items())
+
+
+def _n(ns: str, name: str) -> ox.NamedNode:
+    return ox.NamedNode(ns + name)
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """A need the owner accepted, for how many days."""
+    """A need the owner accepted, for how many days, on the containers they were shown."""
 
     need: AccessNeed
     days: int
+    where: tuple[str, ...]
 
 
 def _stamp(when: float) -> str:
@@ -52,10 +66,6 @@ def _stamp(when: float) -> str:
     sort in order)."""
     return datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
-
-
-def _literal(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 async def targets(rt: Runtime, pod: str, need: AccessNeed) -> list[str]:
@@ -69,63 +79,89 @@ async def targets(rt: Runtime, pod: str, need: AccessNeed) -> list[str]:
     return await rt.resources.registered(keys, pod, need.cls) if keys else []
 
 
-def _permission(target: str, need: AccessNeed, until: float) -> str:
-    actions = ", ".join(ACTIONS[m] for m in need.modes)
-    kind = f" solid:forClass <{need.cls}> ;" if need.cls else ""
-    return f"""[
-        odrl:target <{target}> ;{kind}
-        odrl:action {actions} ;
-        dcterms:description {_literal(need.description)} ;
-        odrl:constraint [
-            odrl:leftOperand odrl:purpose ; odrl:operator odrl:eq ;
-            odrl:rightOperand <{need.purpose}>
-        ], [
-            odrl:leftOperand odrl:dateTime ; odrl:operator odrl:lt ;
-            odrl:rightOperand "{_stamp(until)}"^^xsd:dateTime
-        ]
-    ]"""
+def _permission(grant: ox.NamedNode, target: str, need: AccessNeed, until: float
+                ) -> list[ox.Triple]:
+    """One accepted need on one container, as ODRL triples (IRIs checked by pyoxigraph)."""
+    perm, purpose, end = ox.BlankNode(), ox.BlankNode(), ox.BlankNode()
+    out = [ox.Triple(grant, _n(ODRL, "permission"), perm),
+           ox.Triple(perm, _n(ODRL, "target"), ox.NamedNode(target)),
+           ox.Triple(perm, _n(DCT, "description"), ox.Literal(need.description)),
+           ox.Triple(perm, _n(ODRL, "constraint"), purpose),
+           ox.Triple(purpose, _n(ODRL, "leftOperand"), _n(ODRL, "purpose")),
+           ox.Triple(purpose, _n(ODRL, "operator"), _n(ODRL, "eq")),
+           ox.Triple(purpose, _n(ODRL, "rightOperand"), ox.NamedNode(need.purpose)),
+           ox.Triple(perm, _n(ODRL, "constraint"), end),
+           ox.Triple(end, _n(ODRL, "leftOperand"), _n(ODRL, "dateTime")),
+           ox.Triple(end, _n(ODRL, "operator"), _n(ODRL, "lt")),
+           ox.Triple(end, _n(ODRL, "rightOperand"), ox.Literal(_stamp(until),
+                                                               datatype=XSD_DATETIME))]
+    out += [ox.Triple(perm, _n(ODRL, "action"), _n(ODRL, ACTIONS[m])) for m in need.modes]
+    if need.cls:
+        out.append(ox.Triple(perm, ox.NamedNode("http://www.w3.org/ns/solid/terms#forClass"),
+                             ox.NamedNode(need.cls)))
+    return out
 
 
 async def record(rt: Runtime, pod: str, webid: str, client: ClientInfo,
                  accepted: list[Accepted]) -> str | None:
     """Store the owner's decision as a grant; its IRI, or ``None`` when nothing was granted.
-    The decision replaces the owner's earlier grants to the same app (they are withdrawn and
-    point to it), so one revocation always ends what the app holds."""
+    ``accepted`` carries where each need's data lives (as the owner was shown it). The
+    decision replaces the owner's earlier grants to the same app (they are withdrawn and point
+    to it), so one revocation always ends what the app holds."""
     now = time.time()
     app = app_iri(client.client_id)
-    earlier = [g for g in await grants(rt, pod) if app in g.assignees and not g.withdrawn]
-    permissions = [_permission(t, a.need, now + a.days * 86400)
-                   for a in accepted for t in await targets(rt, pod, a.need)]
-    made = await _write(rt, pod, webid, client, permissions, now) if permissions else None
+    earlier = [g for g in await grants(rt, pod) if app in g.apps and not g.withdrawn]
+    made = None
+    if any(a.where for a in accepted):
+        made = await _write(rt, pod, webid, client, accepted, now)
     for grant in earlier:
         await _withdraw(rt, pod, grant, replaced_by=made)
     return made
 
 
 async def _write(rt: Runtime, pod: str, webid: str, client: ClientInfo,
-                 permissions: list[str], now: float) -> str:
-    assignees = ", ".join(f"<{iri}>" for iri in (app_iri(client.client_id), client.agent_webid)
-                          if iri)
-    body = PREFIXES + f"""
-<#it> a cp:AccessGrant, odrl:Agreement ;
-    odrl:uid <#it> ;
-    odrl:assigner <{webid}> ;
-    odrl:assignee {assignees} ;
-    dcterms:title {_literal(client.client_name or client.client_id)} ;
-    dpv:hasLegalBasis dpv:Consent ;
-    dpv:hasConsentStatus dpv:ConsentGiven ;
-    dcterms:issued "{_stamp(now)}"^^xsd:dateTime ;
-    odrl:permission {", ".join(permissions)} .
-"""
-    slug = re.sub(r"[^a-z0-9]+", "-", (client.client_name or "app").lower()).strip("-")[:40]
-    name = f"{slug or 'app'}-{secrets.token_hex(6)}"
+                 accepted: list[Accepted], now: float) -> str:
     keys = await rt.pods.find(pod)
     if keys is None:
         raise NotFound(f"there is no pod named {pod!r}")
-    target = Target(pod, GRANTS + name)
-    await rt.resources.put(keys, target, body.encode(), "text/turtle",
+    slug = re.sub(r"[^a-z0-9]+", "-", (client.client_name or "app").lower()).strip("-")[:40]
+    target = Target(pod, f"{GRANTS}{slug or 'app'}-{secrets.token_hex(6)}")
+    grant = ox.NamedNode(rt.resources.url(target) + "#it")
+    app = ox.NamedNode(app_iri(client.client_id))
+    triples = [
+        ox.Triple(grant, RDF_TYPE, _n(CP, "AccessGrant")),
+        ox.Triple(grant, RDF_TYPE, _n(ODRL, "Agreement")),
+        ox.Triple(grant, _n(ODRL, "uid"), grant),
+        ox.Triple(grant, _n(ODRL, "assigner"), ox.NamedNode(webid)),
+        ox.Triple(grant, _n(ODRL, "assignee"), app),
+        ox.Triple(app, RDF_TYPE, APPLICATION),  # the app's role, apart from any WebID's
+        ox.Triple(grant, _n(DCT, "title"), ox.Literal(client.client_name or client.client_id)),
+        ox.Triple(grant, _n(DPV, "hasLegalBasis"), _n(DPV, "Consent")),
+        ox.Triple(grant, _n(DPV, "hasConsentStatus"), _n(DPV, "ConsentGiven")),
+        ox.Triple(grant, _n(DCT, "issued"), ox.Literal(_stamp(now), datatype=XSD_DATETIME)),
+    ]
+    if client.agent_webid:
+        triples.append(ox.Triple(grant, _n(ODRL, "assignee"), ox.NamedNode(client.agent_webid)))
+    for a in accepted:
+        for where in a.where:
+            triples += _permission(grant, where, a.need, now + a.days * 86400)
+    body = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=TURTLE_PREFIXES)
+    await rt.resources.put(keys, target, body, "text/turtle",
                            Conditions.from_headers(None, "*"))
-    return rt.resources.url(target) + "#it"
+    return grant.value
+
+
+async def remember_webhook(system: SystemRecords, grant: str, url: str) -> None:
+    """Keep the webhook the app declared when the owner consented (an app cannot re-point
+    it later)."""
+    async with system.write() as tx:
+        await tx.put(WEBHOOK_RECORD + grant, dump({"url": url}))
+
+
+async def webhook_of(system: SystemRecords, grant: str) -> str | None:
+    """The webhook the app declared for ``grant`` when consent was given."""
+    found = await system.get_json(WEBHOOK_RECORD + grant)
+    return found.get("url") if found else None
 
 
 async def grants(rt: Runtime, pod: str) -> list[Grant]:

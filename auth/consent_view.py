@@ -51,19 +51,37 @@ async def need(rt: Runtime, pod: str, item: AccessNeed) -> NeedView:
                     item.days, choices(item.days), tuple(await targets(rt, pod, item)))
 
 
-def shown(info: ClientInfo) -> dict[str, Any]:
-    """What the consent page shows, kept with the pending request: the needs and the app's
-    own WebID as they were when the owner looked."""
-    return {"needs": [n.as_json() for n in info.asks], "agent_webid": info.agent_webid}
+@dataclass(frozen=True)
+class Shown:
+    """What the consent page showed, kept with the pending request, so that what is granted
+    is what the owner saw even if the app's document or the type index changes meanwhile."""
+
+    needs: tuple[AccessNeed, ...]
+    where: dict[str, tuple[str, ...]]
+    agent_webid: str | None
+    client_name: str
+    webhook: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"needs": [n.as_json() for n in self.needs],
+                "where": {k: list(v) for k, v in self.where.items()},
+                "agent_webid": self.agent_webid, "client_name": self.client_name,
+                "webhook": self.webhook}
+
+    @classmethod
+    def from_json(cls, kept: dict[str, Any]) -> Shown:
+        try:
+            return cls(tuple(_need(raw) for raw in kept["needs"]),
+                       {k: tuple(v) for k, v in kept["where"].items()}, kept["agent_webid"],
+                       kept["client_name"], kept["webhook"])
+        except (NeedError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"the request kept for this consent is damaged: {exc}") from None
 
 
-def unshown(kept: dict[str, Any]) -> tuple[tuple[AccessNeed, ...], str | None]:
-    """The needs and app WebID the owner was shown (see :func:`shown`)."""
-    try:
-        needs = tuple(_need(raw) for raw in kept.get("needs", []))
-    except (NeedError, KeyError, TypeError) as exc:
-        raise ValueError(f"the request kept for this consent is damaged: {exc}") from None
-    return needs, kept.get("agent_webid")
+def shown(info: ClientInfo, views: list[NeedView]) -> Shown:
+    """What the consent page shows for ``info``."""
+    return Shown(info.asks, {v.id: v.where for v in views}, info.agent_webid,
+                 info.client_name, info.webhook)
 
 
 def _need(raw: dict[str, Any]) -> AccessNeed:
@@ -73,15 +91,15 @@ def _need(raw: dict[str, Any]) -> AccessNeed:
     return parse_need(raw, 0)
 
 
-def accepted(needs: tuple[AccessNeed, ...], form: dict[str, str]) -> list[Accepted]:
+def accepted(seen: Shown, form: dict[str, str]) -> list[Accepted]:
     """The needs ticked on the consent form, with the durations chosen."""
     out = []
-    for item in needs:
+    for item in seen.needs:
         if form.get(f"need-{item.id}") != "yes":
             continue
         raw = form.get(f"days-{item.id}", str(item.days))
         if not raw.isdigit() or int(raw) not in choices(item.days):
             raise ValueError(f"the duration for {item.what!r} must be one of the choices "
                              "offered, at most what the app asked for")
-        out.append(Accepted(item, int(raw)))
+        out.append(Accepted(item, int(raw), seen.where.get(item.id, ())))
     return out

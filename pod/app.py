@@ -63,6 +63,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or await open_runtime(settings)
         fetcher = Fetcher(allow_private=settings.allow_private_fetch)  # all outbound fetches
+        app.state.fetcher = fetcher
         identity = await Identity.open(rt.system, settings.base_url, fetcher)
         app.state.identity = identity
         rt.access.is_member = GroupMembership(settings.base_url, rt.pods, rt.resources.store,

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,3 +63,32 @@ class DPoPClient:
         headers = {**kwargs.pop("headers", {}),
                    **dpop_headers(self.key, self.token, method, url)}
         return httpx.request(method, url, headers=headers, timeout=20, **kwargs)
+
+
+def operator_token(data_dir: Path, issuer: str, **changes: Any) -> tuple[str, DPoPKey]:
+    """An access token signed with the server's real key (read as its operator can), with
+    claims changed: for tests of what the resource server accepts."""
+    import asyncio
+
+    from auth.oidc.dpop import thumbprint
+    from auth.oidc.tokens import SigningKeys
+    from pod.runtime import open_runtime
+    from pod.settings import load as load_settings
+
+    key = DPoPKey()
+
+    async def sign() -> str:
+        rt = await open_runtime(load_settings({"data_dir": data_dir}))
+        try:
+            keys = await SigningKeys.load_or_create(rt.system)
+        finally:
+            await rt.close()
+        now = int(time.time())
+        claims = {"iss": issuer, "sub": "x", "webid": issuer + "alice/profile/card#me",
+                  "client_id": "cred_forged", "aud": ["solid", "cred_forged"], "iat": now,
+                  "exp": now + 300, "jti": uuid.uuid4().hex, "scope": "webid",
+                  "cnf": {"jkt": thumbprint(key.key.as_dict(private=False))}}
+        claims.update(changes)
+        return keys.sign(claims, typ="at+jwt")
+
+    return asyncio.run(sign()), key

@@ -21,7 +21,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.conftest import Server, new_server
-from tests.dpop import DPoPClient, DPoPKey, dpop_headers
+from tests.dpop import DPoPClient, DPoPKey, dpop_headers, operator_token
 from tests.forms import form_fields
 from tests.test_accounts import browser, login
 from tests.test_oidc_code_flow import REDIRECT, auth_query, pkce, token
@@ -47,6 +47,7 @@ class Site:
     base: str = ""
     docs: dict[str, bytes] = field(default_factory=dict)
     posts: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    gets: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,7 @@ def site() -> Iterator[Site]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            found.gets.append(self.path)
             body = found.docs.get(self.path)
             self.send_response(200 if body is not None else 404)
             self.send_header("Content-Type", "application/json")
@@ -399,7 +401,9 @@ def test_bulk_reads_follow_the_same_rules(srv: Server, board: str) -> None:
     r = collect(app, srv, "kim")
     assert r.status_code == 200 and r.text.count("Contribution ") == 2
     assert collect(app, srv, "kim", "cp:RewardStatement").status_code in (200, 403)
-    assert collect(app, srv, "kim", "https://example.org/Nothing").status_code == 404
+    # an unregistered class reads like one the app may not read: the type index stays private
+    assert collect(app, srv, "kim", "https://example.org/Nothing").status_code == 403
+    assert collect(kim.own, srv, "kim", "https://example.org/Nothing").status_code == 404
     assert collect(kim.own, srv, "kim").status_code == 200  # the owner, directly
 
 
@@ -486,7 +490,7 @@ def test_what_is_granted_is_what_the_owner_was_shown(srv: Server, site: Site) ->
     rae = member(srv, "rae", contributions=1)
     url = site.base + "/shifty/app.json"
     site.docs["/shifty/app.json"] = client_document(url, NEEDS[:1])
-    verifier, challenge = pkce()
+    _, challenge = pkce()
     with browser(srv) as c:
         page = consent_form(c, srv, rae, url, challenge)
         fields = form_fields(page.text, "/.oidc/auth")
@@ -497,3 +501,108 @@ def test_what_is_granted_is_what_the_owner_was_shown(srv: Server, site: Site) ->
     [grant] = grants_of(rae, srv)
     [perm] = grant["permissions"]
     assert perm["modes"] == ["read"]
+
+
+
+# --- what the security review found, kept fixed ---------------------------------------------
+
+@pytest.mark.parametrize("field", ["agent_webid", "client_id"])
+def test_iris_that_would_break_the_grant_document_are_refused(srv: Server, site: Site,
+                                                              field: str) -> None:
+    """A Client ID Document cannot smuggle triples into the owner's grant."""
+    sam = member(srv, "sam" + field[:3], contributions=1)
+    evil = ('http://127.0.0.1:9/x#i> ; <http://www.w3.org/ns/odrl/2/permission> [] ; '
+            '<http://www.w3.org/ns/odrl/2/assignee> <http://127.0.0.1:9/y')
+    url = site.base + f"/inject-{field}/app.json"
+    if field == "client_id":
+        url += "?x=>"
+        doc = client_document(url, NEEDS[:1])
+    else:
+        doc = client_document(url, NEEDS[:1], agent_webid=evil)
+    site.docs[urlsplit(url).path + ("?x=>" if field == "client_id" else "")] = doc
+    _, challenge = pkce()
+    with browser(srv) as c:
+        assert login(c, sam.name, PASSWORD).status_code == 303
+        r = c.get(auth_query(url, challenge))
+        assert r.status_code == 400
+    assert grants_of(sam, srv) == []
+
+
+def test_apps_cannot_change_the_owners_profile_or_settings(srv: Server, site: Site) -> None:
+    """Even an app allowed to act as the owner cannot rewrite who the owner is (their
+    profile's issuer) or where their data lives (type indexes)."""
+    tom = member(srv, "tom")
+    url = site.base + "/full/app.json"
+    site.docs["/full/app.json"] = client_document(url, None)
+    app = sign_in_with_app(srv, tom, url)
+    patch = ("@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n_:p a solid:InsertDeletePatch;"
+             f" solid:inserts {{ <{tom.webid}> solid:oidcIssuer <https://evil.example/> }}.\n")
+    for doc in ("profile/card", "settings/prefs.ttl", "settings/privateTypeIndex.ttl"):
+        r = app.request("PATCH", tom.pod + doc, content=patch.encode(),
+                        headers={"Content-Type": "text/n3"})
+        assert r.status_code == 403, doc
+        assert app.request("GET", tom.pod + doc).status_code == 200
+    meta = {"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+            "access_needs": [{**NEEDS[0], "class": "foaf:PersonalProfileDocument",
+                              "modes": ["read", "write"]}]}
+    r = httpx.post(srv.base + ".oidc/reg", json=meta)
+    assert r.status_code == 400 and "only read the owner's profile" in r.text
+
+
+def test_another_issuer_cannot_speak_for_a_webid_of_this_server(srv: Server,
+                                                                tmp_path_factory) -> None:
+    """Naming another issuer in a local profile does not let that issuer's tokens in."""
+    uma = member(srv, "uma", contributions=1)
+    other = new_server(tmp_path_factory.mktemp("other-issuer"))
+    other.start()
+    try:
+        patch = ("@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+                 "_:p a solid:InsertDeletePatch;"
+                 f" solid:inserts {{ <{uma.webid}> solid:oidcIssuer <{other.base}> }}.\n")
+        r = uma.own.request("PATCH", uma.pod + "profile/card", content=patch.encode(),
+                            headers={"Content-Type": "text/n3"})
+        assert r.status_code in (200, 204), r.text
+        token, key = operator_token(other.data_dir, other.base, webid=uma.webid)
+        url = uma.pod + "contributions/c1"
+        r = httpx.get(url, headers=dpop_headers(key, token, "GET", url))
+        assert r.status_code == 401 and "this server's issuer" in r.json()["detail"]
+    finally:
+        other.stop()
+
+
+def test_an_app_grant_is_not_a_grant_to_a_webid_of_the_same_name(srv: Server,
+                                                                 board: str) -> None:
+    """The app's role and an agent's role never stand in for each other: a WebID spelled
+    like the app's Client ID Document URL gets nothing from the app's grant."""
+    vic = member(srv, "vic", contributions=1)
+    sign_in_with_app(srv, vic, board)
+    token, key = operator_token(srv.data_dir, srv.base, webid=board)
+    url = vic.pod + "contributions/c1"
+    assert httpx.get(url, headers=dpop_headers(key, token, "GET", url)).status_code == 403
+
+
+def test_client_id_documents_are_fetched_through_the_guard(srv: Server, tmp_path_factory,
+                                                           site: Site) -> None:
+    """With private fetches off (the default), a Client ID Document on a private address is
+    never requested (the test server allows them, and does fetch it)."""
+    _, challenge = pkce()
+    allowed = site.base + "/internal/allowed"
+    httpx.get(srv.base + auth_query(allowed, challenge)[1:])
+    assert "/internal/allowed" in site.gets
+    guarded = new_server(tmp_path_factory.mktemp("guarded"), allow_private_fetch=False)
+    guarded.start()
+    try:
+        r = httpx.get(guarded.base + auth_query(site.base + "/internal/admin", challenge)[1:])
+        assert r.status_code == 400
+        assert "/internal/admin" not in site.gets
+    finally:
+        guarded.stop()
+
+
+def test_anonymous_refusals_are_not_logged_and_bulk_reads_need_a_caller(srv: Server) -> None:
+    wes = member(srv, "wes", contributions=1)
+    for n in range(5):
+        assert httpx.get(wes.pod + f"contributions/{'x' * 300}{n}").status_code in (401, 404)
+    assert collect(None, srv, "wes").status_code == 401
+    assert collect(None, srv, "wes", "https://example.org/Nothing").status_code == 401
+    assert log_of(wes, srv) == []

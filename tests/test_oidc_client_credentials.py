@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server, cli
-from tests.dpop import DPoPKey, client_credentials_token, dpop_headers
+from tests.dpop import DPoPKey, client_credentials_token, dpop_headers, operator_token
 
 TTL = {"Content-Type": "text/turtle"}
 
@@ -192,31 +192,7 @@ def test_credentials_on_the_account_page(server: Server, key) -> None:
 
 
 def _forge(server: Server, **changes: object) -> tuple[str, DPoPKey]:
-    """A token signed with the server's real key (read as its operator can), claims changed."""
-    import asyncio
-
-    from auth.oidc.dpop import thumbprint
-    from auth.oidc.tokens import SigningKeys
-    from pod.runtime import open_runtime
-    from pod.settings import load as load_settings
-
-    key = DPoPKey()
-
-    async def sign() -> str:
-        rt = await open_runtime(load_settings({"data_dir": server.data_dir}))
-        try:
-            keys = await SigningKeys.load_or_create(rt.system)
-        finally:
-            await rt.close()
-        now = int(time.time())
-        claims = {"iss": server.base, "sub": "x", "webid": server.base + "alice/profile/card#me",
-                  "client_id": "cred_forged", "aud": ["solid", "cred_forged"], "iat": now,
-                  "exp": now + 300, "jti": "j", "scope": "webid",
-                  "cnf": {"jkt": thumbprint(key.key.as_dict(private=False))}}
-        claims.update(changes)
-        return keys.sign(claims, typ="at+jwt")
-
-    return asyncio.run(sign()), key
+    return operator_token(server.data_dir, server.base, **changes)
 
 
 @pytest.mark.parametrize("changes, why", [

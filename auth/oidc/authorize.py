@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth import consent_view
-from auth.consent import record
+from auth.consent import record, remember_webhook
 from auth.oidc.clients import Clients
 from auth.oidc.grants import AppClient, Call
 from auth.oidc.provider import oauth2_request
@@ -57,7 +57,7 @@ def clients(request: Request) -> Clients:
     system = _system(request)
     found: Clients | None = getattr(state, "oidc_clients", None)
     if found is None or found.system is not system:
-        found = state.oidc_clients = Clients(system)
+        found = state.oidc_clients = Clients(system, state.fetcher)
     return found
 
 
@@ -115,12 +115,12 @@ async def authorize(request: Request) -> Response:
         return web.redirect(web.login_url(f"{request.url.path}?{request.url.query}"))
     if client is None:  # authlib refuses an unknown client above; this keeps mypy sure
         return web.problem_page(request, 400, "Unknown app", "The client is not known.")
-    pending = await keep_pending(_system(request), params, session.digest,
-                                 consent_view.shown(client.info))
-    redirect_uri = params["redirect_uri"]
-    scopes = client.get_allowed_scope(params.get("scope")).split()
     rt = request.app.state.runtime
     needs = [await consent_view.need(rt, session.account.name, n) for n in client.info.asks]
+    pending = await keep_pending(_system(request), params, session.digest,
+                                 consent_view.shown(client.info, needs).as_json())
+    redirect_uri = params["redirect_uri"]
+    scopes = client.get_allowed_scope(params.get("scope")).split()
     return await web.session_page(
         request, session, "oidc/consent.html", headers=_consent_headers(redirect_uri),
         client_name=client.info.client_name or urlsplit(redirect_uri).hostname,
@@ -153,12 +153,14 @@ async def consent(request: Request) -> Response:
     user = session.account.webid if form.get("decision") == "allow" else None
     if user is not None and client is not None:
         try:
-            needs, agent_webid = consent_view.unshown(shown)
-            accepted = consent_view.accepted(needs, form)
+            seen = consent_view.Shown.from_json(shown)
+            accepted = consent_view.accepted(seen, form)
         except ValueError as exc:
             return web.problem_page(request, 400, "This consent cannot be accepted", str(exc))
-        await record(request.app.state.runtime, session.account.name, user,
-                     replace(client.info, agent_webid=agent_webid), accepted)
+        made = await record(request.app.state.runtime, session.account.name, user, replace(
+            client.info, agent_webid=seen.agent_webid, client_name=seen.client_name), accepted)
+        if made and seen.webhook:
+            await remember_webhook(system, made, seen.webhook)
     try:
         grant = provider.run(call, provider.get_consent_grant, req)
         _, body, headers = provider.run(call, provider.create_authorization_response,

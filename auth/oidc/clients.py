@@ -6,8 +6,7 @@ Two kinds (Solid-OIDC §5):
   ``oidc-client:{client_id}``; a confidential client's secret is kept as a SHA-256 only.
 - **Client ID Documents** (Solid-OIDC §5.1): the ``client_id`` is an https URL (http on
   loopback) that dereferences to a JSON-LD document whose own ``client_id`` is that URL.
-  Fetched by :func:`fetch_client_document` (the one place that goes to the network) and cached
-  for a few minutes.
+  Fetched through the guarded fetcher (:mod:`auth.fetch`) and cached for a few minutes.
 """
 
 from __future__ import annotations
@@ -21,19 +20,24 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from auth.oidc.needs import ACT_AS_YOU_NEED, AccessNeed, NeedError, parse_agent, parse_needs
+from auth.fetch import Fetcher, FetchError
+from auth.oidc.needs import (
+    ACT_AS_YOU_NEED,
+    AccessNeed,
+    NeedError,
+    is_iri,
+    parse_agent,
+    parse_needs,
+)
 from pod.store.system import SystemRecords, dump
 
 ID_PREFIX = "app_"
 RECORD = "oidc-client:"
-FETCH_TIMEOUT = 5.0
-MAX_DOCUMENT = 100 * 1024
 CACHE_SECONDS = 300
 FAILED_CACHE_SECONDS = 30
 CACHE_SIZE = 1000
 DEFAULT_GRANTS = ("authorization_code",)
+DOCUMENT_TYPES = ("application/ld+json", "application/json")
 
 
 class ClientError(ValueError):
@@ -94,7 +98,7 @@ def check_redirect_uri(uri: object) -> str:
 def is_document_id(client_id: str) -> bool:
     """Whether ``client_id`` names a Client ID Document (an https URL, or http on loopback)."""
     parts = urlsplit(client_id)
-    return bool(parts.hostname) and (
+    return bool(parts.hostname) and is_iri(client_id) and (
         parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)))
 
 
@@ -134,26 +138,15 @@ def app_extensions(metadata: dict[str, Any], client_id: str | None
     return needs, webid, hook
 
 
-async def fetch_client_document(url: str) -> object:
-    """GET a Client ID Document: 5 s, at most 100 kB, no redirects. Raises :class:`ClientError`.
-
-    The one network call of this module, kept apart so that a hardened fetcher can replace it.
-    """
+async def fetch_client_document(fetcher: Fetcher, url: str) -> object:
+    """GET a Client ID Document through the guarded fetcher (no private addresses unless the
+    operator allows them, timeouts, size limit). Raises :class:`ClientError`."""
     try:
-        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False) as http, \
-                http.stream("GET", url, headers={"Accept": "application/ld+json, "
-                                                           "application/json"}) as reply:
-            if reply.status_code != 200:
-                raise ClientError(f"the Client ID Document answered {reply.status_code}")
-            body = bytearray()
-            async for chunk in reply.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_DOCUMENT:
-                    raise ClientError("the Client ID Document is larger than 100 kB")
-    except httpx.HTTPError as error:
+        fetched = await fetcher.get(url, DOCUMENT_TYPES, max_age=CACHE_SECONDS)
+    except FetchError as error:
         raise ClientError(f"the Client ID Document could not be fetched: {error}") from None
     try:
-        return json.loads(body)
+        return json.loads(fetched.body)
     except ValueError:
         raise ClientError("the Client ID Document is not JSON") from None
 
@@ -161,8 +154,8 @@ async def fetch_client_document(url: str) -> object:
 class Clients:
     """Find, register and cache clients."""
 
-    def __init__(self, system: SystemRecords):
-        self.system = system
+    def __init__(self, system: SystemRecords, fetcher: Fetcher):
+        self.system, self.fetcher = system, fetcher
         self._documents: dict[str, tuple[float, ClientInfo | None]] = {}
         self.problems: dict[str, str] = {}  # why a Client ID Document was refused, for people
 
@@ -179,7 +172,8 @@ class Clients:
             return cached[1]
         try:
             info: ClientInfo | None = from_document(client_id,
-                                                    await fetch_client_document(client_id))
+                                                    await fetch_client_document(self.fetcher,
+                                                                                client_id))
         except ClientError as error:
             info = None
             if len(self.problems) >= CACHE_SIZE:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyoxigraph as ox
+
 from vocab.purposes import purpose
 
 CP = "https://commonpod.org/ns#"
@@ -34,6 +36,7 @@ PREFIXES = {"cp:": CP, "vf:": "https://w3id.org/valueflows/ont/vf#",
             "obv3:": "https://purl.imsglobal.org/spec/vc/ob/vocab.html#",
             "foaf:": "http://xmlns.com/foaf/0.1/"}
 MODES = ("read", "append", "write")
+PROFILE_DOCUMENT = "http://xmlns.com/foaf/0.1/PersonalProfileDocument"
 MAX_NEEDS = 20
 MAX_DAYS = 365
 _DURATION = re.compile(r"P(\d{1,3})([DWMY])")
@@ -109,6 +112,8 @@ def parse_need(raw: object, index: int) -> AccessNeed:
     modes = raw.get("modes")
     if not isinstance(modes, list) or not modes or any(m not in MODES for m in modes):
         raise NeedError(f"{where}.modes must be a non-empty list of {', '.join(MODES)}")
+    if cls == PROFILE_DOCUMENT and list(modes) != ["read"]:
+        raise NeedError(f"{where}: an app may only read the owner's profile")
     found = purpose(raw.get("purpose")) if isinstance(raw.get("purpose"), str) else None
     if found is None:
         raise NeedError(f"{where}.purpose {raw.get('purpose')!r} is not a DPV purpose this "
@@ -137,10 +142,19 @@ def parse_needs(metadata: dict[str, Any]) -> tuple[AccessNeed, ...]:
     return needs
 
 
+def is_iri(value: str) -> bool:
+    """Whether ``value`` is a valid absolute IRI (RFC 3987), as pyoxigraph checks it."""
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _url(value: object, name: str, *, fragment: bool) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("https", "http") or not parts.hostname or \
-            (parts.fragment and not fragment):
+            (parts.fragment and not fragment) or not is_iri(str(value)):
         raise NeedError(f"{name} must be an absolute http(s) URL")
     return str(value)
 
@@ -164,9 +178,11 @@ def parse_agent(metadata: dict[str, Any], client_id: str | None) -> tuple[str | 
     return webid, hook
 
 
-def _same_home(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
+def _same_home(webid: str, document: str) -> bool:
+    """Same origin, and the same first path segment (the pod) unless the WebID is at the
+    origin's root (``https://app.example/#me``)."""
+    pa, pb = urlsplit(webid), urlsplit(document)
     if (pa.scheme, pa.netloc) != (pb.scheme, pb.netloc):
         return False
-    first_a = pa.path.strip("/").split("/")[0] if pa.path.count("/") > 1 else ""
-    return not first_a or pb.path.strip("/").split("/")[0] == first_a
+    first = pa.path.strip("/").split("/")[0]
+    return not first or pb.path.strip("/").split("/")[0] == first

@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auth import consent
-from auth.oidc.authorize import clients
 from auth.routes import web
 from auth.sessions import current_session
 from pod.access.decide import CHALLENGE
@@ -52,15 +51,14 @@ async def owner_only(request: Request, pod: str, method: str, path: str) -> None
 
 
 async def _notify(request: Request, grant: Grant, owner: str) -> None:
-    """Tell the app of a revocation at its declared webhook (signed; delivered in the
-    background with retries)."""
+    """Tell the app of a revocation at the webhook it declared when the owner consented
+    (signed; delivered in the background with retries)."""
     hooks: Webhooks = request.app.state.webhooks
-    for assignee in grant.assignees:
-        client_id = assignee[len(URN):] if assignee.startswith(URN) else assignee
-        info = await clients(request).find(client_id)
-        if info is not None and info.webhook:
-            hooks.grant_revoked(info.webhook, client_id=client_id, grant=grant.iri,
-                                owner=owner, revoked_at=time.time())
+    url = await consent.webhook_of(_runtime(request).system, grant.iri)
+    for app in sorted(grant.apps)[:1] if url else ():
+        client_id = app[len(URN):] if app.startswith(URN) else app
+        hooks.grant_revoked(url, client_id=client_id, grant=grant.iri, owner=owner,
+                            revoked_at=time.time())
 
 
 async def revoke(request: Request, pod: str, owner: str, grant_iri: str) -> Grant:

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +49,7 @@ def day_of(at: float) -> str:
 def chunk_name(day: str, n: int) -> str:
     return f"log:{day}:{n}"
 
+MAX_TARGET = 2048  # characters of a URL kept in a record
 
 @dataclass(frozen=True, slots=True)
 class AccessRecord:
@@ -116,6 +117,8 @@ class AccessLog:
 
     def record(self, keys: PodKeys, rec: AccessRecord) -> None:
         """Queue ``rec`` for the pod of ``keys``; never blocks."""
+        if len(rec.target) > MAX_TARGET:
+            rec = replace(rec, target=rec.target[:MAX_TARGET] + "…")
         entry = self._buffers.get(keys.pod_id)
         if entry is None:
             entry = self._buffers[keys.pod_id] = (keys, [])

@@ -11,9 +11,10 @@ Groups are asked only when they could add a mode.
 
 Apps are bounded by the owner's consent (``pod.access.grants``). An app acting for the pod's
 owner gets at most WAC ∩ the owner's grants to that app; acting for another user of this
-server, at most WAC ∩ that user's full-access grant to it. An agent acting as itself (its own
-WebID, no app in between) gets WAC ∪ the grants the owner gave that WebID. No app ever gets
-Control, or anything under ``/grants/``.
+server, at most WAC ∩ that user's full-access grant to it; an app may always do what anyone may.
+An agent acting as itself (its own WebID, no app in between) gets WAC ∪ the grants the owner
+gave that WebID. No app ever gets Control, or anything under ``/grants/``; grants never give
+more than Read on the owner's profile and settings.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ IsMember = Callable[[str, str], Awaitable[bool]]
 """``await is_member(group_iri, webid)``: does the group's document list the WebID?"""
 FindPod = Callable[[str], Awaitable[PodKeys | None]]
 PROFILE = "/profile/card#me"
+OWNER_DOCUMENTS = ("/profile/", "/settings/")
 
 
 class AccessDecider:
@@ -104,38 +106,42 @@ class AccessDecider:
             if agent.webid is not None and agent.webid == owner:
                 modes.add(Mode.CONTROL)
             if agent.app is not None or (agent.webid is not None and agent.webid != owner):
-                modes = await self._with_grants(reader, keys, target, agent, modes, used)
+                public = wac.granted(auths, ANONYMOUS, url, inherited) if agent.app else set()
+                modes = await self._with_grants(reader, keys, target, agent, modes, public,
+                                                used)
             out.append(modes)
         return out
 
     async def _with_grants(self, reader: SealedReader, keys: PodKeys, target: Target,
-                           agent: Agent, modes: set[Mode], used: list[str] | None
-                           ) -> set[Mode]:
-        """Bound an app by the owner's consent, or widen an agent by the grants it holds."""
+                           agent: Agent, modes: set[Mode], public: set[Mode],
+                           used: list[str] | None) -> set[Mode]:
+        """Bound an app by the owner's consent, or widen an agent by the grants it holds.
+        ``public`` is what anyone may do (an app gets that without any grant)."""
         protected = target.path.startswith(GRANTS) or target.aux == ACL_SUFFIX
         url = f"{self.base_url}{target.pod}{target.path}"
         if agent.app is not None:
             if protected:
                 return set()
             if agent.webid == self.owner(target.pod):
-                found = granted(await self.grants(reader, keys, target.pod), app_iri(agent.app),
-                                url)
+                found = granted(await self.grants(reader, keys, target.pod), url,
+                                app=app_iri(agent.app))
             else:
                 found = await self._full_access(agent.webid or "", agent.app)
             if used is not None:
                 used.extend(found.grants)
-            return (modes & found.modes) - {Mode.CONTROL}
+            return ((modes & _limited(target, found.modes)) | public) - {Mode.CONTROL}
         if protected:
             return modes
-        found = granted(await self.grants(reader, keys, target.pod), agent.webid or "", url)
-        if used is not None and found.modes - modes:
+        found = granted(await self.grants(reader, keys, target.pod), url, agent=agent.webid)
+        extra = _limited(target, found.modes)
+        if used is not None and extra - modes:
             used.extend(found.grants)
-        return modes | found.modes
+        return modes | extra
 
     async def _full_access(self, webid: str, app: str) -> Granted:
         """What a local user lets ``app`` do everywhere: the modes of their grant to it
         whose target is their whole pod (nothing for users of other servers)."""
-        none = granted((), app, "")
+        none = granted((), "")
         if self._store is None or self._find_pod is None or not webid.startswith(
                 self.base_url) or not webid.endswith(PROFILE):
             return none
@@ -145,7 +151,7 @@ class AccessDecider:
             return none
         async with self._store.read(keys) as reader:
             grants = await self.grants(reader, keys, pod)
-        return granted(grants, app_iri(app), f"{self.base_url}{pod}/")
+        return granted(grants, f"{self.base_url}{pod}/", app=app_iri(app))
 
     async def grants(self, reader: SealedReader, keys: PodKeys, pod: str
                      ) -> tuple[Grant, ...]:
@@ -204,6 +210,14 @@ class AccessDecider:
         """The ``WAC-Allow`` header value (WAC §6.1) for ``agent`` and the public."""
         user, public = await self.modes(reader, keys, target, (agent, ANONYMOUS))
         return f'user="{_names(user)}",public="{_names(public)}"'
+
+
+def _limited(target: Target, modes: frozenset[Mode]) -> frozenset[Mode]:
+    """Grants give at most Read on the owner's profile and settings (preferences, type
+    indexes): whoever may change them could redirect the owner's identity or data."""
+    if target.path.startswith(OWNER_DOCUMENTS):
+        return modes & {Mode.READ}
+    return modes
 
 
 def _names(modes: set[Mode]) -> str:

@@ -2,7 +2,8 @@
 
 A grant is an RDF document in the owner's pod, under ``/grants/`` (owner-only, sealed like
 every resource): a ``cp:AccessGrant`` — an ODRL agreement with the app as ``odrl:assignee``
-(its client id, and its own WebID when it also acts as itself), one ``odrl:permission`` per
+(its client id, typed ``as:Application``, and its own WebID when it also acts as itself; the
+two roles never stand in for each other), one ``odrl:permission`` per
 accepted need (target container, actions, a DPV purpose constraint and an end date), and a
 ``dpv:hasConsentStatus``. ODRL actions map to WAC modes: ``odrl:read`` → Read,
 ``odrl:append`` → Append, ``odrl:modify`` → Write and Append. Control is never granted.
@@ -28,6 +29,7 @@ ODRL = "http://www.w3.org/ns/odrl/2/"
 DPV = "https://w3id.org/dpv#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 DCTERMS = "http://purl.org/dc/terms/"
+APP = "https://www.w3.org/ns/activitystreams#Application"
 ACTIONS: dict[str, frozenset[Mode]] = {
     ODRL + "read": frozenset({Mode.READ}),
     ODRL + "append": frozenset({Mode.APPEND}),
@@ -68,7 +70,8 @@ class Grant:
 
     iri: str
     document: str
-    assignees: frozenset[str]
+    apps: frozenset[str]  # assignees typed as:Application: apps acting for the owner
+    agents: frozenset[str]  # other assignees: agents acting as themselves
     permissions: tuple[Permission, ...]
     withdrawn: bool
     issued: float
@@ -80,7 +83,8 @@ class Grant:
 
     def as_json(self, now: float) -> dict[str, object]:
         return {"grant": self.iri, "document": self.document, "title": self.title,
-                "assignees": sorted(self.assignees), "status": self.status(now),
+                "apps": sorted(self.apps), "agents": sorted(self.agents),
+                "status": self.status(now),
                 "issued": _iso(self.issued), "permissions": [
                     {"target": p.target, "class": p.cls, "modes": sorted(m.value for m in p.modes),
                      "purpose": p.purpose, "description": p.description, "until": _iso(p.until)}
@@ -155,10 +159,16 @@ def parse_grants(document: str, triples: list[ox.Triple]) -> list[Grant]:
                  if isinstance(p, (ox.NamedNode, ox.BlankNode))]
         status = {o.value for o in _objects(triples, node, DPV + "hasConsentStatus")}
         issued = [_time(o) for o in _objects(triples, node, DCTERMS + "issued")]
+        parties = {o.value for o in _objects(triples, node, ODRL + "assignee")}
+        apps = {a for a in parties if any(
+            t.subject.value == a and t.predicate.value == RDF_TYPE and t.object.value == APP
+            for t in triples)}
+        pod_url = document[:document.find(GRANTS) + 1]
         found.append(Grant(
-            iri=node.value, document=document,
-            assignees=frozenset(o.value for o in _objects(triples, node, ODRL + "assignee")),
-            permissions=tuple(p for p in perms if p is not None),
+            iri=node.value, document=document, apps=frozenset(apps),
+            agents=frozenset(parties - apps),
+            permissions=tuple(p for p in perms if p is not None and  # only in its own pod
+                              p.target.startswith(pod_url)),
             withdrawn=bool(status - {DPV + "ConsentGiven"}),
             issued=next((i for i in issued if i is not None), 0.0),
             title=next((o.value for o in _objects(triples, node, DCTERMS + "title")), "")))
@@ -173,14 +183,16 @@ class Granted:
     grants: tuple[str, ...]
 
 
-def granted(grants: Iterable[Grant], assignee: str, url: str,
-            now: float | None = None) -> Granted:
-    """What ``assignee`` may do on ``url`` through ``grants``."""
+def granted(grants: Iterable[Grant], url: str, *, app: str | None = None,
+            agent: str | None = None, now: float | None = None) -> Granted:
+    """What an ``app`` (acting for the owner) or an ``agent`` (acting as itself) may do on
+    ``url`` through ``grants``."""
     now = time.time() if now is None else now
     modes: frozenset[Mode] = frozenset()
     used = []
     for grant in grants:
-        if assignee in grant.assignees:
+        if (app is not None and app in grant.apps) or \
+                (agent is not None and agent in grant.agents):
             found = grant.modes(url, now)
             if found:
                 modes |= found

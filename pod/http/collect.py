@@ -1,6 +1,8 @@
 """``GET /.api/collect?pod=NAME&class=IRI``: every resource of a class in a pod, in one answer.
 
-The pod owner's type index says which containers hold the class; the answer merges the triples
+Only authenticated agents may ask (401 otherwise), and a class the owner has not registered is
+answered like one the caller may not read (403), so the type index stays private. The pod
+owner's type index says which containers hold the class; the answer merges the triples
 of each document in them (at any depth) that the caller may read — WAC and, for apps, the
 owner's grants, decided per document exactly as a GET would — and states which documents it
 includes (``ldp:contains`` from their container). A community app aggregating its members'
@@ -90,6 +92,8 @@ async def collect(request: Request, pod: str,
     rt: Runtime = request.app.state.runtime
     agent = await request.app.state.identity.authenticator.agent(
         "GET", rt.settings.base_url + PATH[1:], dict(request.headers))
+    if not agent.authenticated:
+        rt.access.deny(agent, Mode.READ, f"{rt.settings.base_url}{pod}/")
     keys = await rt.pods.find(pod)
     if keys is None:
         raise NotFound(f"there is no pod named {pod!r} on this server")
@@ -97,11 +101,14 @@ async def collect(request: Request, pod: str,
     kind = choose(request.headers.get("accept"), rdf.RDF_TYPES)
     base = rt.resources.url(Target(pod, "/"))
     containers = [u[len(base) - 1:] for u in await rt.resources.registered(keys, pod, iri)]
+    owner = agent.app is None and agent.webid == rt.access.owner(pod)
     used: list[str] = []
     status = 200
     try:
-        if not containers:
-            raise NotFound(f"the owner of {pod!r} has registered no container for {iri}")
+        if not containers and owner:
+            raise NotFound(f"you have registered no container for {iri}")
+        if not containers:  # the same answer as no access: the type index stays private
+            rt.access.deny(agent, Mode.READ, f"the {iri} resources of {base}")
         triples, total = await _collect(rt, keys, pod, containers, agent, used)
         if not triples and total:
             rt.access.deny(agent, Mode.READ, f"the {iri} resources of {base}")
@@ -109,7 +116,7 @@ async def collect(request: Request, pod: str,
         status = exc.status
         raise
     finally:
-        if agent.app is not None or agent.webid != rt.access.owner(pod):
+        if not owner:
             rt.log.record(keys, AccessRecord(time.time(), agent.webid, agent.app, iri, "read",
                                              "GET", status, used[0] if used else None))
     return Response(rdf.serialize(triples, kind), media_type=kind,

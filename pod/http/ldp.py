@@ -90,12 +90,15 @@ class LdpEndpoint:
         await send_reply(send, reply, head=request.method == "HEAD")
 
     def _record(self, visit: Visit, method: str, status: int) -> None:
-        """One access-log record for a request by an app or by anyone but the owner."""
+        """One access-log record for a request by an app or by anyone but the owner (anonymous
+        requests only when they succeeded, so nobody can flood an owner's log)."""
         agent, target = visit.agent, visit.target
         if visit.keys is None or agent is None or target is None:
             return
         if agent.app is None and agent.webid == self.rt.access.owner(target.pod):
             return
+        if agent.webid is None and status >= 400:
+            return  # an anonymous request that read or changed nothing: not worth a record
         self.rt.log.record(visit.keys, AccessRecord(
             time.time(), agent.webid, agent.app, self.rt.resources.url(target),
             _mode(method, target), method, status, visit.grants[0] if visit.grants else None))
