@@ -2,17 +2,20 @@
 checks afterwards that nothing written under load was lost.
 
 The DPoP rows work in an account's pod, which only its owner may read and write: seeding and
-checking there take an `Auth`, which gives the credential headers for each request.
+checking there take an `Auth`, which gives the credential headers for each request. On Commonpod
+a second account reads that pod through an access grant the owner PUTs into its `grants/`, and
+every such read lands in the owner's access log, which the checks read back.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from servers import BenchError, http_request
 from workload import VALUE, LoadResult, Row
@@ -24,6 +27,10 @@ TARGETS = 4  # PUT and PATCH spread their requests over this many resources
 PATCH_VALUE_CYCLE = 50  # each PATCH target receives at most this many distinct triples
 SEED_CONCURRENCY = 10
 TURTLE = "text/turtle"
+GRANT_ROW = "GET Turtle (DPoP, via grant)"
+GRANT_BASELINE = "GET Turtle (DPoP)"  # the same request by the pod's owner
+GRANT_PATH = "grants/bench-grant"  # under the owner's pod
+LOG_LIMIT = 5
 
 PATCH_BODY = (
     "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
@@ -141,6 +148,87 @@ def dpop_rows(layout: Layout) -> list[Row]:
             baseline="PUT",
         ),
     ]
+
+
+def grant_rows(layout: Layout) -> list[Row]:
+    """The row run with another account's credentials, which reaches the owner's pod only
+    through an access grant: the same GET as GRANT_BASELINE, each request also checking the
+    grant and writing an access-log record."""
+    return [
+        Row(
+            GRANT_ROW,
+            "GET",
+            _paths([layout.doc]),
+            (("Accept", TURTLE),),
+            dpop=True,
+            baseline=GRANT_BASELINE,
+        )
+    ]
+
+
+def grant_document(owner: str, grantee: str, target: str) -> str:
+    """A cp:AccessGrant (vocab/shapes.ttl) from `owner` to the WebID `grantee`: read access
+    to the container `target`, for dpv:ServiceProvision, until 2099."""
+    return (
+        "@prefix cp: <https://commonpod.org/ns#> .\n"
+        "@prefix odrl: <http://www.w3.org/ns/odrl/2/> .\n"
+        "@prefix dpv: <https://w3id.org/dpv#> .\n"
+        "@prefix dcterms: <http://purl.org/dc/terms/> .\n"
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n\n"
+        "<#it> a cp:AccessGrant, odrl:Agreement ;\n"
+        "    odrl:uid <#it> ;\n"
+        f"    odrl:assigner <{owner}> ;\n"
+        f"    odrl:assignee <{grantee}> ;\n"
+        "    dpv:hasLegalBasis dpv:Consent ;\n"
+        "    dpv:hasConsentStatus dpv:ConsentGiven ;\n"
+        '    dcterms:issued "2026-01-01T00:00:00Z"^^xsd:dateTime ;\n'
+        "    odrl:permission [\n"
+        f"        odrl:target <{target}> ;\n"
+        "        odrl:action odrl:read ;\n"
+        "        odrl:constraint [\n"
+        "            odrl:leftOperand odrl:purpose ; odrl:operator odrl:eq ;\n"
+        "            odrl:rightOperand dpv:ServiceProvision\n"
+        "        ], [\n"
+        "            odrl:leftOperand odrl:dateTime ; odrl:operator odrl:lt ;\n"
+        '            odrl:rightOperand "2099-01-01T00:00:00Z"^^xsd:dateTime\n'
+        "        ]\n"
+        "    ] .\n"
+    )
+
+
+def give_grant(pod: str, layout: Layout, owner: tuple[str, Auth], grantee: tuple[str, Auth]) -> str:
+    """As the owner of `pod` (WebID, auth), PUT a grant to the grantee's WebID for the
+    container of `layout.doc` into `{pod}grants/bench-grant`; then make sure the grantee can
+    read `layout.doc`. The grant's URL; BenchError if either step fails."""
+    url = pod + GRANT_PATH
+    body = grant_document(owner[0], grantee[0], layout.base)
+    headers = {"Content-Type": TURTLE, **owner[1]("PUT", url)}
+    status, answer = http_request("PUT", url, headers, body.encode())
+    if not 200 <= status < 300:
+        raise BenchError(f"PUT of the access grant {url} -> {status}: {answer[:500]!r}")
+    status, text = fetch(layout.doc, auth=grantee[1])
+    if status != 200 or MARKER not in text:
+        raise BenchError(
+            f"{grantee[0]} cannot read {layout.doc} through the grant {url}: {status} "
+            f"{text[:300]!r}"
+        )
+    return url
+
+
+def check_log(base: str, pod_name: str, owner: Auth, agent: str | None = None) -> list[dict]:
+    """The newest records of the access log of `pod_name` (`{base}.api/log`, as its owner;
+    with `agent`, only that agent's); BenchError unless the answer is 200 with records."""
+    url = f"{base}.api/log?pod={quote(pod_name, safe='')}&limit={LOG_LIMIT}"
+    if agent:
+        url += "&agent=" + quote(agent, safe="")
+    status, text = fetch(url, "application/json", owner)
+    try:
+        records = json.loads(text)["records"]
+    except (ValueError, KeyError, TypeError):
+        records = None
+    if status != 200 or not isinstance(records, list) or not records:
+        raise BenchError(f"the access log holds no records: GET {url} -> {status}: {text[:500]}")
+    return records
 
 
 def seed(layout: Layout) -> float:

@@ -6,6 +6,7 @@ import os
 import platform
 import shutil
 import subprocess
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from workload import LoadResult
 
 SERVERS = ("Commonpod", "CSS")
 FEW_REQUESTS = 100  # below this, the percentiles are rough
+NO_GRANTS = "– (no grants)"  # a CSS cell of a row that needs access grants
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class Report:
     results: dict[tuple[str, str], Measurement] = field(default_factory=dict)  # (label, server)
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)  # server -> notes
+    # rows run on Commonpod only, through an access grant -> the same request by the pod's
+    # owner (its CSS figure is the ratio's denominator, its Commonpod figure the cost's base)
+    grant_rows: dict[str, str] = field(default_factory=dict)
 
 
 def render(report: Report) -> str:
@@ -68,7 +73,9 @@ def render(report: Report) -> str:
         f"ratio = Commonpod ÷ CSS. † fewer than {FEW_REQUESTS} requests completed, so the",
         "percentiles are rough. Errors are responses that were not 2xx (statuses in brackets),",
         "plus socket errors and timeouts.",
+        *_grant_footnote(report),
         "",
+        *_grant_cost(report),
         "## Requests, statuses and the rest of the machine",
         "",
         statuses_table(report),
@@ -107,6 +114,11 @@ def results_table(report: Report) -> str:
         cpu = [_cpu_cell(m) for m in cells]
         errors = [_errors_cell(m) for m in cells]
         ratio = _ratio(*(m.load.rate if m else None for m in cells))
+        if label in report.grant_rows:  # the CSS has no grants: compare with its owner's GET
+            css = report.results.get((report.grant_rows[label], "CSS"))
+            commonpod = cells[0].load.rate if cells[0] else None
+            ratio = _ratio(commonpod, css.load.rate if css else None) + " ‡"
+            rates[1] = latency[1] = cpu[1] = errors[1] = NO_GRANTS
         rows.append([label, *rates, ratio, *latency, *cpu, *errors])
     rss = [report.peak_rss_mib.get(server) for server in SERVERS]
     rss_cells = [f"{v:,.0f}" if v is not None else "not run" for v in rss]
@@ -135,12 +147,70 @@ def statuses_table(report: Report) -> str:
         row = [label]
         for server in SERVERS:
             measurement = report.results.get((label, server))
-            if measurement is None:
+            if measurement is None and server == "CSS" and label in report.grant_rows:
+                row += [NO_GRANTS, ""]
+            elif measurement is None:
                 row += ["not run", ""]
             else:
                 row += [_statuses_cell(measurement.load), _share(measurement.others_cpu_share)]
         rows.append(row)
     return _markdown_table(header, rows)
+
+
+def _grant_footnote(report: Report) -> list[str]:
+    """The footnote on the rows that run through an access grant (Commonpod only)."""
+    if not report.grant_rows:
+        return []
+    rows = ", ".join(f"{label} ÷ the CSS's {base}" for label, base in report.grant_rows.items())
+    return _wrap(
+        f"‡ The CSS has no access grants, so this row runs on Commonpod alone; its ratio is "
+        f"{rows} (the same GET by the pod's owner)."
+    )
+
+
+def _grant_cost(report: Report) -> list[str]:
+    """The section "Cost of grant checks and the access log": each grant row against the same
+    request by the pod's owner, measured on Commonpod in the same run."""
+    if not report.grant_rows:
+        return []
+    lines = ["## Cost of grant checks and the access log", ""]
+    for label, base in report.grant_rows.items():
+        via, own = (report.results.get((row, "Commonpod")) for row in (label, base))
+        if via is None or own is None or not own.load.rate:
+            lines += [f"{label}: not measured in this run (see the notes below).", ""]
+            continue
+        share = via.load.rate / own.load.rate
+        cpu = [m.cpu_ms_per_request for m in (via, own)]
+        cpu_text = (
+            f"; server CPU {_number(cpu[0])} against {_number(cpu[1])} ms/req"
+            if cpu[0] is not None and cpu[1] is not None
+            else ""
+        )
+        lines += _wrap(
+            f"On Commonpod, {label} reached {_number(via.load.rate)} req/s: {share:.0%} of the "
+            f"{_number(own.load.rate)} req/s of {base}, the same GET of the same document by "
+            f"the pod's owner in the same run ({abs(1 - share):.0%} "
+            f"{'fewer' if share <= 1 else 'more'} requests per second; p50/p99 "
+            f"{_latency_cell(via)} against {_latency_cell(own)} ms{cpu_text}). The requests "
+            "differ only in who sends them: each of the second account's passes through the "
+            "grant check (WAC ∪ the grants the owner gave its WebID) and leaves a record in the "
+            "owner's access log; the owner's own requests do neither. Two rows of the same run "
+            "also differ by run-to-run noise: a few per cent either way is within it (more if "
+            "the others' CPU column below is high)."
+        )
+        lines.append("")
+    lines += _wrap(
+        "Every request by anyone other than the pod's owner is recorded, anonymous ones too: "
+        "the GET Turtle row (anonymous reads of the public pod) writes an access-log record per "
+        "request as well, so the cost of logging is inside that row's figure too."
+    )
+    lines.append("")
+    return lines
+
+
+def _wrap(text: str) -> list[str]:
+    """A paragraph as Markdown lines of at most 100 characters."""
+    return textwrap.wrap(text, 100, break_long_words=False, break_on_hyphens=False)
 
 
 def machine_facts(

@@ -4,8 +4,9 @@
 Starts both servers on 127.0.0.1, seeds the same resources into each, puts each alone
 under the same load row by row (wrk, 10 connections), checks that what was written
 under load reads back, and writes docs/benchmarks.md. The last rows are authenticated
-(DPoP-bound tokens, a fresh proof per request) in an account's private pod on each server.
-See bench/README.md.
+(DPoP-bound tokens, a fresh proof per request) in an account's private pod on each server; on
+Commonpod a second account then reads that pod through an access grant (grant check and
+access-log record on every request). See bench/README.md.
 
     python3 bench/run.py                    # both servers, 10 s per row
     python3 bench/run.py --only css --duration 5 --output /tmp/benchmarks.md
@@ -26,16 +27,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 from dpop import MAX_PROOFS, PROOF_LIFETIME_S, PROOF_MARGIN, DPoPClient
 from fixtures import (
+    GRANT_BASELINE,
+    GRANT_PATH,
+    GRANT_ROW,
+    LOG_LIMIT,
     PATCH_VALUE_CYCLE,
     SEED_CONCURRENCY,
     TARGETS,
     Layout,
+    check_log,
     check_private,
     check_writes,
     dpop_rows,
+    give_grant,
+    grant_rows,
     layout_for,
     rows,
     seed,
@@ -88,6 +97,15 @@ DPOP_METHOD = """- DPoP rows: GET Turtle and PUT again, in an account's own pod,
   token), with an account, a pod and a client credential made through its account API; it
   idles during the other rows.
 """
+GRANT_METHOD = """- Grant row (Commonpod only; the CSS has no access grants): a second
+  account reads the first one's pod with its own client credential, through an access grant
+  (`cp:AccessGrant`, read on the container, until 2099) that the owner PUT into `{grant}`
+  before the rows. So every request also checks the grant (WAC ∪ the grants given to that
+  WebID) and writes a record to the owner's access log, which the checks read back afterwards
+  (`/.api/log`). Its ratio compares with the CSS's authenticated GET Turtle (DPoP). Every
+  request by someone other than the pod's owner is logged: the anonymous GET Turtle row on the
+  public pod too.
+"""
 DEFAULT_RATE = 1000.0  # requests/s a DPoP row is assumed to reach when nothing says better
 MAX_DPOP_RUN_S = 120  # a DPoP run must end well inside a proof's lifetime (PROOF_LIFETIME_S)
 
@@ -95,11 +113,13 @@ MAX_DPOP_RUN_S = 120  # a DPoP run must end well inside a proof's lifetime (PROO
 @dataclass
 class Target:
     """Where some of a server's rows run: a container and its layout, and for the DPoP rows
-    the client that authenticates as the owner of that container's pod."""
+    the client that authenticates as the owner of that container's pod (as the grantee, for
+    a server seen through a grant: then `owner` is the owner's client)."""
 
     server: Server
     layout: Layout
     client: DPoPClient | None = None
+    owner: DPoPClient | None = None
 
 
 Steps = dict[str, tuple[Target, Row]]  # one server's rows by label, in the order they run
@@ -187,10 +207,13 @@ def run(args: argparse.Namespace) -> Report:
         servers = _start_servers(args, workdir, stack)
         report = _new_report(args, settings)
         targets = [_prepare(server, args.children, report) for server in servers]
+        _give_grants(targets, report)
         steps = _steps(targets)
-        report.labels = list(next(iter(steps.values())))
+        report.labels = list(dict.fromkeys(label for s in steps.values() for label in s))
         for index, label in enumerate(report.labels):
             for name, server_steps in steps.items():
+                if label not in server_steps:
+                    continue  # the grant row: Commonpod only
                 target, row = server_steps[label]
                 hint = _rate_hint(report, name, row)
                 measured = _measure(target, row, index, settings, args.warmup, workdir, hint)
@@ -230,16 +253,54 @@ def _prepare(server: Server, children: int, report: Report) -> Target:
         _seed(server, layout, report)
         return Target(server, layout)
     layout, client = layout_for(server.root, 0), DPoPClient(server.credentials)
+    if server.grantee:
+        return Target(server, layout, client)  # the owner seeds; _give_grants lets it in
     print(f"[{server.name}] seeding the account's pod {server.root} ...", flush=True)
     seed_private(layout, client.headers)
     return Target(server, layout, client)
 
 
+def _give_grants(targets: list[Target], report: Report) -> None:
+    """For each target seen through a grant, have the owner of its pod (the target with
+    credentials for the same pod) PUT an access grant to the grantee's WebID, and check that
+    the grantee can read what the grant row reads."""
+    for target in targets:
+        if not target.server.grantee or target.client is None:
+            continue
+        owner = next(
+            t.client
+            for t in targets
+            if t.client and not t.server.grantee and t.server.root == target.server.root
+        )
+        target.owner = owner
+        who, by = target.client.credentials.webid, owner.credentials.webid
+        print(f"[{target.server.name}] {by} grants {who} read on {target.layout.base} ...")
+        url = give_grant(
+            target.server.root,
+            target.layout,
+            (by, owner.headers),
+            (who, target.client.headers),
+        )
+        report.grant_rows[GRANT_ROW] = GRANT_BASELINE
+        _note(
+            report,
+            target.server.name,
+            f"grant row: {who} reads {target.layout.base} through the grant {url} "
+            f"(odrl:read, until 2099) from {by}",
+        )
+
+
 def _steps(targets: list[Target]) -> dict[str, Steps]:
-    """Each server's rows by label: those without credentials, then the DPoP rows."""
+    """Each server's rows by label: those without credentials, then the DPoP rows, then the
+    row through a grant (Commonpod only)."""
     steps: dict[str, Steps] = {}
     for target in targets:
-        made = dpop_rows(target.layout) if target.client else rows(target.layout)
+        if target.server.grantee:
+            made = grant_rows(target.layout)
+        elif target.client:
+            made = dpop_rows(target.layout)
+        else:
+            made = rows(target.layout)
         steps.setdefault(target.server.name, {}).update({r.label: (target, r) for r in made})
     return steps
 
@@ -260,6 +321,8 @@ def _new_report(args: argparse.Namespace, settings: LoadSettings) -> Report:
     )
     if args.auth:
         method += DPOP_METHOD.format(margin=PROOF_MARGIN, max_proofs=MAX_PROOFS)
+        if args.only != "css":
+            method += GRANT_METHOD.format(grant=GRANT_PATH)
     return Report(
         command=command,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -359,6 +422,9 @@ def _check(target: Target, server_steps: Steps, report: Report) -> None:
     """Check that what PUT, PATCH and POST wrote under load reads back; note the outcome."""
     server = target.server
     server.process.wait_idle()
+    if server.grantee:
+        _check_log(target, report)
+        return
     if target.client is not None:
         problems = check_private(target.layout, target.client.headers)
         where, done = " in the account's pod", "every PUT (DPoP) target read back whole"
@@ -371,6 +437,28 @@ def _check(target: Target, server_steps: Steps, report: Report) -> None:
         note = f"after the load{where}, lost or damaged: " + "; ".join(problems)
         print(f"[{server.name}] integrity problems: {note}", flush=True)
     _note(report, server.name, note)
+
+
+def _check_log(target: Target, report: Report) -> None:
+    """The owner of the pod the grant row read must find records in its access log: the
+    newest of all, and the newest by the grantee. BenchError (the run fails) if not."""
+    if target.owner is None or target.client is None:
+        raise BenchError(f"{target.server.name}: no grant was given, so no log to check")
+    base = target.server.origin + "/"
+    pod = urlsplit(target.server.root).path.strip("/")
+    owner = target.owner.headers
+    newest = check_log(base, pod, owner)
+    grantee = target.client.credentials.webid
+    by_grantee = check_log(base, pod, owner, agent=grantee)
+    sample = by_grantee[0]
+    note = (
+        f"access log: GET {base}.api/log?pod={pod}&limit={LOG_LIMIT} as the owner -> "
+        f"{len(newest)} records; with agent={grantee}: {len(by_grantee)}, the newest "
+        f"{sample.get('method')} {sample.get('target')} {sample.get('status')} under "
+        f"grant {sample.get('grant')}"
+    )
+    print(f"[{target.server.name}] {note}", flush=True)
+    _note(report, target.server.name, note)
 
 
 def _check_public(target: Target, server_steps: Steps, report: Report) -> list[str]:

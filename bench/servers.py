@@ -4,6 +4,7 @@ Each server runs in its own process group with its output in a log file. CPU tim
 peak memory are read from /proc for the server's process and all its descendants.
 For the authenticated rows each server also gets an account with a private pod and a
 client credential: Commonpod through its CLI, a second CSS instance through its account API.
+Commonpod gets a second account too, which reads the first one's pod through an access grant.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ CSS_PUBLIC_CONFIG = "@css:config/file-root.json"  # file backend, publicly writa
 CSS_ACCOUNTS_CONFIG = "@css:config/file.json"  # file backend, accounts and an OIDC issuer
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ACCOUNT = "benchuser"  # Commonpod account (and pod) name for the authenticated rows
+APP_ACCOUNT = "benchapp"  # Commonpod account that reads benchuser's pod through a grant
 CSS_POD = "alice"
 
 
@@ -111,12 +113,15 @@ class ClientCredentials:
 @dataclass
 class Server:
     """A running server under test, and the writable container the benchmark uses: a public
-    one, or (with `credentials`) the pod of an account that only its owner may use."""
+    one, or (with `credentials`) the pod of an account that only its owner may use. With
+    `grantee`, the credentials are another account's, which reaches that pod only through an
+    access grant from its owner."""
 
     name: str
     root: str
     process: ServerProcess
     credentials: ClientCredentials | None = None
+    grantee: bool = False
 
     @property
     def origin(self) -> str:
@@ -145,11 +150,12 @@ def free_port() -> int:
 def http_request(
     method: str, url: str, headers: dict[str, str], body: bytes | None = None
 ) -> tuple[int, bytes]:
-    """One HTTP request on a fresh connection; (status, body)."""
+    """One HTTP request on a fresh connection (the query kept); (status, body)."""
     parts = urlsplit(url)
+    target = f"{parts.path}?{parts.query}" if parts.query else parts.path
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
     try:
-        connection.request(method, parts.path, body=body, headers=headers)
+        connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -160,7 +166,9 @@ def start_commonpod(command: list[str], workdir: Path, account: bool = False) ->
     """Initialise a data directory, create a publicly writable pod, serve it; wait until up.
 
     With `account`, an account with its own (private) pod and a client credential is created
-    before serving; the second Server returned is the same process seen from that pod.
+    before serving, and a second account (APP_ACCOUNT) with a credential of its own; the second
+    Server returned is the same process seen from the first account's pod, the third the same
+    pod seen by the second account (a grantee: it needs a grant from the owner, see run.py).
     """
     if shutil.which(command[0]) is None:
         raise BenchError(
@@ -170,13 +178,18 @@ def start_commonpod(command: list[str], workdir: Path, account: bool = False) ->
     data, port = workdir / "commonpod-data", free_port()
     _run([*command, "init", "--data-dir", str(data), "--base-url", f"http://127.0.0.1:{port}/"])
     created = _run([*command, "pod", "create", "bench", "--data-dir", str(data), "--public-write"])
-    private = _commonpod_account(command, data) if account else None
+    private = _commonpod_account(command, data, ACCOUNT) if account else None
+    guest = _commonpod_account(command, data, APP_ACCOUNT) if account else None
     argv = [*command, "serve", "--data-dir", str(data), "--port", str(port)]
     process = ServerProcess(argv, workdir / "commonpod.log")
     server = _launch(Server("Commonpod", _pod_url(created), process))
-    if private is None:
+    if private is None or guest is None:
         return [server]
-    return [server, Server("Commonpod", private[0], server.process, private[1])]
+    return [
+        server,
+        Server("Commonpod", private[0], server.process, private[1]),
+        Server("Commonpod", private[0], server.process, guest[1], grantee=True),
+    ]
 
 
 def start_css(css_dir: Path, workdir: Path) -> Server:
@@ -264,15 +277,15 @@ def _pod_url(created: str) -> str:
     return pod if pod.endswith("/") else pod + "/"
 
 
-def _commonpod_account(command: list[str], data: Path) -> tuple[str, ClientCredentials]:
-    """Create the benchmark's Commonpod account and a client credential for it with the CLI;
-    the account's pod URL and the credential."""
+def _commonpod_account(command: list[str], data: Path, name: str) -> tuple[str, ClientCredentials]:
+    """Create a Commonpod account `name` and a client credential for it with the CLI; the
+    account's pod URL and the credential."""
     # A password nobody needs: the run signs in with the client credential only.
     created = _run(
-        [*command, "account", "create", ACCOUNT, "--data-dir", str(data), "--password-file", "-"],
+        [*command, "account", "create", name, "--data-dir", str(data), "--password-file", "-"],
         stdin=secrets.token_urlsafe(16) + "\n",
     )
-    made = _run([*command, "credentials", "create", ACCOUNT, "--data-dir", str(data)])
+    made = _run([*command, "credentials", "create", name, "--data-dir", str(data)])
     try:
         answer = _last_json(made)
         credentials = ClientCredentials(
