@@ -244,6 +244,7 @@ def test_revocation_stops_access_at_once_and_tells_the_app(srv: Server, board: s
     [grant] = grants_of(cara, srv)
     with browser(srv) as c:
         assert login(c, "cara", PASSWORD).status_code == 303
+        assert 'href="/.account/grants"' in c.get("/.account/").text
         page = c.get("/.account/grants")
         assert page.status_code == 200 and "Riverside board" in page.text
         fields = form_fields(page.text, "/.account/grants/revoke")
