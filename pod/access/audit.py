@@ -101,7 +101,7 @@ class AccessLog:
     """Buffers access records in memory and writes them, sealed, into each pod's store."""
 
     def __init__(self, store: SealedStore, *, retention_days: int = 365,
-                 flush_interval: float = 0.2, max_buffer: int = 2000):
+                 flush_interval: float = 1.0, max_buffer: int = 10000):
         self._store = store
         self.retention_days = retention_days
         self._interval, self._max = flush_interval, max_buffer

@@ -54,12 +54,14 @@ class Visit:
     grants: list[str] = field(default_factory=list)
 
 
+_METHOD_MODES = {"GET": "read", "HEAD": "read", "POST": "append"}
+
+
 def _mode(method: str, target: Target) -> str:
+    """The access mode a request is logged under."""
     if target.aux == ACL_SUFFIX:
-        return Mode.CONTROL.value
-    if method in ("GET", "HEAD"):
-        return Mode.READ.value
-    return Mode.APPEND.value if method == "POST" else Mode.WRITE.value
+        return "control"
+    return _METHOD_MODES.get(method, "write")
 
 
 class LdpEndpoint:
