@@ -20,7 +20,8 @@ from auth.routes import web
 from auth.sessions import current_session
 from pod.access.audit import to_json, to_turtle
 from pod.access.decide import CHALLENGE
-from pod.errors import BadRequest, Forbidden, NotAcceptable, NotFound, Unauthenticated
+from pod.errors import BadRequest, Forbidden, NotFound, Unauthenticated
+from pod.negotiation import choose
 
 if TYPE_CHECKING:
     from auth.authenticate import Authenticator
@@ -51,32 +52,8 @@ def _span(since: str | None, until: str | None) -> tuple[float | None, float | N
 
 
 def _choose(accept: str | None) -> str:
-    """JSON or Turtle by the ``Accept`` header's q-values (JSON wins ties and no header).
-
-    ``pod.http.negotiation`` sits above ``auth`` in the layers, so this is its small twin."""
-    if not accept or not accept.strip():
-        return JSON
-    best: dict[str, tuple[int, float]] = {}
-    for part in accept.split(","):
-        kind, *params = (p.strip() for p in part.split(";"))
-        kind = kind.lower()
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    q = 0.0
-        for offer in (JSON, TURTLE):
-            spec = 2 if kind == offer else 1 if kind == offer.split("/")[0] + "/*" else \
-                0 if kind == "*/*" else -1
-            if spec >= 0 and spec > best.get(offer, (-1, 0.0))[0]:
-                best[offer] = (spec, q)
-    q_json, q_turtle = best.get(JSON, (0, 0.0))[1], best.get(TURTLE, (0, 0.0))[1]
-    if max(q_json, q_turtle) <= 0:
-        raise NotAcceptable(f"none of {JSON}, {TURTLE} is acceptable")
-    return TURTLE if q_turtle > q_json else JSON
+    """JSON (the default) or Turtle, by the ``Accept`` header's q-values."""
+    return choose(accept, (JSON, TURTLE))
 
 
 @router.get(LOG_PAGE, include_in_schema=False)

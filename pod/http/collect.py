@@ -23,7 +23,7 @@ from pod.access.agent import Agent
 from pod.access.audit import AccessRecord
 from pod.access.modes import Mode
 from pod.errors import NotFound, PodError
-from pod.http.negotiation import choose
+from pod.negotiation import choose
 from pod.resources import membership, rdf
 from pod.resources.paths import Target
 from pod.resources.records import CONTAINER, RDF

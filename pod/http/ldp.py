@@ -28,7 +28,7 @@ from pod.errors import (
 from pod.http import headers as h
 from pod.http import problems
 from pod.http.exchange import Disconnected, Exchange, Reply, send_reply
-from pod.http.negotiation import choose, media_type
+from pod.negotiation import choose, media_type
 from pod.resources import rdf
 from pod.resources.conditions import Conditions
 from pod.resources.patch import ParsedPatch, parse_n3_patch, parse_sparql_update

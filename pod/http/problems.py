@@ -9,7 +9,7 @@ from jinja2 import Environment
 
 from pod.errors import PodError
 from pod.http.exchange import Reply
-from pod.http.negotiation import prefers_html
+from pod.negotiation import prefers_html
 
 log = logging.getLogger("commonpod")
 PROBLEM_JSON = "application/problem+json"

@@ -9,7 +9,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from pod.http.negotiation import choose
+from pod.negotiation import choose
 from vocab import terms
 
 router = APIRouter()
