@@ -61,7 +61,7 @@ async def open_runtime(settings: Settings, *, create: bool = False) -> Runtime:
         await backend.close()
         raise
     store = SealedStore(backend)
-    log = AccessLog(store)
+    log = AccessLog(store, base_url=settings.base_url)
     await log.start()
     directory = PodDirectory(backend, keyring)
     resources = ResourceService(store, settings.base_url)

@@ -31,7 +31,8 @@ import pyoxigraph as ox
 
 from pod.store.sealed import PodKeys, SealedReader, SealedStore, SealedTransaction
 
-FORMAT = 1
+FORMAT = 2  # 2: IRIs on this server are stored without its base URL; 1 is still read
+FORMATS = (1, 2)
 INDEX = "log:index"
 CHUNK_RECORDS = 256
 MAX_APPS = 200
@@ -74,16 +75,32 @@ class AccessRecord:
                 "target": self.target, "mode": self.mode, "method": self.method,
                 "status": self.status, "allowed": self.allowed, "grant": self.grant}
 
-    def _row(self) -> list[Any]:
-        """The stored form (format 1): ``[at in ms, agent, app, target, mode, method, status,
-        grant]``."""
-        return [int(self.at * 1000), self.agent, self.app, self.target, self.mode,
-                self.method, self.status, self.grant]
+    def _row(self, base: str) -> list[Any]:
+        """The stored form: ``[at in ms, agent, app, target, mode, method, status, grant]``,
+        IRIs on this server shortened to ``/`` + their path (a third fewer bytes to write)."""
+        return [int(self.at * 1000), _short(self.agent, base), _short(self.app, base),
+                _short(self.target, base), self.mode, self.method, self.status,
+                _short(self.grant, base)]
 
     @classmethod
-    def _from_row(cls, row: list[Any]) -> AccessRecord:
+    def _from_row(cls, row: list[Any], base: str) -> AccessRecord:
         at, agent, app, target, mode, method, status, grant = row
-        return cls(at / 1000, agent, app, target, mode, method, int(status), grant)
+        return cls(at / 1000, _long(agent, base), _long(app, base), _long(target, base),
+                   mode, method, int(status), _long(grant, base))
+
+
+def _short(value: str | None, base: str) -> str | None:
+    """An IRI of this server as ``/`` + its path (no stored IRI or client id starts with
+    ``/`` otherwise)."""
+    if base and value is not None and value.startswith(base):
+        return "/" + value[len(base):]
+    return value
+
+
+def _long(value: str | None, base: str) -> str | None:
+    if base and value is not None and value.startswith("/"):
+        return base + value[1:]
+    return value
 
 
 def _dump(data: dict[str, Any]) -> bytes:
@@ -92,7 +109,7 @@ def _dump(data: dict[str, Any]) -> bytes:
 
 def _load(data: bytes, what: str) -> dict[str, Any]:
     value = json.loads(data)
-    if not isinstance(value, dict) or value.get("v") != FORMAT:
+    if not isinstance(value, dict) or value.get("v") not in FORMATS:
         raise ValueError(f"access log {what} of an unknown format")
     return value
 
@@ -100,9 +117,9 @@ def _load(data: bytes, what: str) -> dict[str, Any]:
 class AccessLog:
     """Buffers access records in memory and writes them, sealed, into each pod's store."""
 
-    def __init__(self, store: SealedStore, *, retention_days: int = 365,
+    def __init__(self, store: SealedStore, *, base_url: str = "", retention_days: int = 365,
                  flush_interval: float = 1.0, max_buffer: int = 10000):
-        self._store = store
+        self._store, self._base = store, base_url
         self.retention_days = retention_days
         self._interval, self._max = flush_interval, max_buffer
         self._buffers: dict[bytes, tuple[PodKeys, list[AccessRecord]]] = {}
@@ -185,7 +202,7 @@ class AccessLog:
         days: dict[str, list[int]] = index["days"]
         by_day: dict[int, list[list[Any]]] = {}  # unix days have exactly 86400 s
         for rec in records:
-            by_day.setdefault(int(rec.at // DAY), []).append(rec._row())
+            by_day.setdefault(int(rec.at // DAY), []).append(rec._row(self._base))
         for number, rows in sorted(by_day.items()):
             day = day_of(number * DAY)
             chunks, last = days.get(day, (0, 0))
@@ -236,6 +253,8 @@ class AccessLog:
         found: list[AccessRecord] = []
         start = since * 1000 if since is not None else None  # rows hold milliseconds
         end = until * 1000 if until is not None else None
+        wanted_app = {app, _short(app, self._base)}  # format 1 rows hold whole IRIs
+        wanted_agent = {agent, _short(agent, self._base)}
         first = max(self._cutoff(), day_of(since) if since is not None else "")
         last = day_of(until) if until is not None else "9999-12-31"
         async with self._store.read(keys) as reader:
@@ -248,10 +267,10 @@ class AccessLog:
                     if opened is None:
                         continue
                     # rows are [at, agent, app, ...]: filter before building records
-                    found += [AccessRecord._from_row(row)
+                    found += [AccessRecord._from_row(row, self._base)
                               for row in reversed(_load(opened.data, "chunk")["r"])
-                              if (app is None or row[2] == app)
-                              and (agent is None or row[1] == agent)
+                              if (app is None or row[2] in wanted_app)
+                              and (agent is None or row[1] in wanted_agent)
                               and (start is None or row[0] >= start)
                               and (end is None or row[0] < end)]
                     if len(found) >= limit:
