@@ -61,7 +61,7 @@ async def open_runtime(settings: Settings, *, create: bool = False) -> Runtime:
         await backend.close()
         raise
     store = SealedStore(backend)
-    log = AccessLog(store, base_url=settings.base_url)
+    log = AccessLog(store, base_url=settings.base_url, retention_days=settings.access_log_days)
     await log.start()
     directory = PodDirectory(backend, keyring)
     resources = ResourceService(store, settings.base_url)

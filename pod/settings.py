@@ -36,6 +36,7 @@ class Settings:
     durability: str = "full"
     log_level: str = "info"
     allow_private_fetch: bool = False
+    access_log_days: int = 365
 
     @property
     def master_key_path(self) -> Path:
@@ -61,6 +62,8 @@ class Settings:
             raise ConfigError(f"port {self.port} is out of range")
         if self.max_body_bytes <= 0:
             raise ConfigError("max_body_bytes must be positive")
+        if not 1 <= self.access_log_days <= 36500:
+            raise ConfigError("access_log_days must be between 1 and 36500")
         if self.durability not in ("full", "normal"):
             raise ConfigError("durability must be 'full' (survives power loss) or 'normal'")
         return replace(self, base_url=base)

@@ -52,6 +52,9 @@ def test_environment_variables_configure_serve(tmp_path: Path) -> None:
     bad = cli("serve", "--port", str(port), data_dir=data, check=False,
               env={"COMMONPOD_DURABILITY": "sometimes"})
     assert bad.returncode != 0 and "durability" in bad.stderr
+    bad = cli("serve", "--port", str(port), data_dir=data, check=False,
+              env={"COMMONPOD_ACCESS_LOG_DAYS": "0"})
+    assert bad.returncode != 0 and "access_log_days" in bad.stderr
     del srv
 
 
