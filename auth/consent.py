@@ -20,31 +20,25 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from auth.oidc.clients import ClientInfo
-from auth.oidc.needs import DATA_KINDS, AccessNeed
+from auth.oidc.needs import DATA_KINDS, PROFILE_DOCUMENT, AccessNeed
 from pod.access.grants import GRANTS, Grant, app_iri
 from pod.errors import NotFound
 from pod.resources.conditions import Conditions
 from pod.resources.patch import parse_n3_patch
 from pod.resources.paths import Target
 from pod.store.system import SystemRecords, dump
+from vocab.prefixes import PREFIXES as NS
 
 if TYPE_CHECKING:
     from pod.runtime import Runtime
 
 ACTIONS = {"read": "read", "append": "append", "write": "modify"}
-PROFILE_DOCUMENT = "http://xmlns.com/foaf/0.1/PersonalProfileDocument"
 WEBHOOK_RECORD = "grant-webhook:"
-CP = "https://commonpod.org/ns#"
-ODRL = "http://www.w3.org/ns/odrl/2/"
-DPV = "https://w3id.org/dpv#"
-DCT = "http://purl.org/dc/terms/"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
-APPLICATION = ox.NamedNode("https://www.w3.org/ns/activitystreams#Application")
-TURTLE_PREFIXES = {"cp": CP, "odrl": ODRL, "dpv": DPV, "dcterms": DCT,
-                   "solid": "http://www.w3.org/ns/solid/terms#",
-                   "as": "https://www.w3.org/ns/activitystreams#",
-                   "xsd": "http://www.w3.org/2001/XMLSchema#"}
+CP, ODRL, DPV, DCT = (NS[p] for p in ("cp", "odrl", "dpv", "dcterms"))
+RDF_TYPE = ox.NamedNode(NS["rdf"] + "type")
+XSD_DATETIME = ox.NamedNode(NS["xsd"] + "dateTime")
+APPLICATION = ox.NamedNode(NS["as"] + "Application")
+TURTLE_PREFIXES = {p: NS[p] for p in ("cp", "odrl", "dpv", "dcterms", "solid", "as", "xsd")}
 PREFIXES = "".join(f"@prefix {k}: <{v}> .\n" for k, v in TURTLE_PREFIXES.items())
 
 
@@ -97,7 +91,7 @@ def _permission(grant: ox.NamedNode, target: str, need: AccessNeed, until: float
                                                                datatype=XSD_DATETIME))]
     out += [ox.Triple(perm, _n(ODRL, "action"), _n(ODRL, ACTIONS[m])) for m in need.modes]
     if need.cls:
-        out.append(ox.Triple(perm, ox.NamedNode("http://www.w3.org/ns/solid/terms#forClass"),
+        out.append(ox.Triple(perm, ox.NamedNode(NS["solid"] + "forClass"),
                              ox.NamedNode(need.cls)))
     return out
 

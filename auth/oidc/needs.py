@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
+from vocab.prefixes import expand
 from vocab.purposes import purpose
 
 CP = "https://commonpod.org/ns#"
@@ -32,9 +33,6 @@ DATA_KINDS: dict[str, tuple[str, str]] = {
         "your endorsements", "endorsements/"),
     "http://xmlns.com/foaf/0.1/PersonalProfileDocument": ("your profile", "profile/card"),
 }
-PREFIXES = {"cp:": CP, "vf:": "https://w3id.org/valueflows/ont/vf#",
-            "obv3:": "https://purl.imsglobal.org/spec/vc/ob/vocab.html#",
-            "foaf:": "http://xmlns.com/foaf/0.1/"}
 MODES = ("read", "append", "write")
 PROFILE_DOCUMENT = "http://xmlns.com/foaf/0.1/PersonalProfileDocument"
 MAX_NEEDS = 20
@@ -78,13 +76,6 @@ ACT_AS_YOU_NEED = AccessNeed(ACT_AS_YOU, None, MODES, "https://w3id.org/dpv#Serv
                              "Work with your data in Solid pods, as you would yourself.", 90)
 
 
-def _expand(value: str) -> str:
-    for prefix, ns in PREFIXES.items():
-        if value.startswith(prefix):
-            return ns + value[len(prefix):]
-    return value
-
-
 def days(duration: object) -> int:
     """Days in an ISO 8601 duration of days, weeks, months (30 d) or years (365 d)."""
     match = _DURATION.fullmatch(duration) if isinstance(duration, str) else None
@@ -105,7 +96,7 @@ def parse_need(raw: object, index: int) -> AccessNeed:
     unknown = set(raw) - {"id", "class", "modes", "purpose", "description", "duration"}
     if unknown:
         raise NeedError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
-    cls = _expand(raw.get("class") or "") if isinstance(raw.get("class"), str) else ""
+    cls = expand(raw.get("class") or "") if isinstance(raw.get("class"), str) else ""
     if cls not in DATA_KINDS:
         raise NeedError(f"{where}.class {raw.get('class')!r} is not a kind of data Commonpod "
                         "knows; use one of " + ", ".join(sorted(DATA_KINDS)))

@@ -20,9 +20,8 @@ from starlette.responses import JSONResponse, Response
 from auth import consent
 from auth.routes import web
 from auth.sessions import current_session
-from pod.access.decide import CHALLENGE
-from pod.access.grants import Grant
-from pod.errors import BadRequest, Forbidden, Unauthenticated
+from pod.access.grants import Grant, client_id_of
+from pod.errors import BadRequest
 
 if TYPE_CHECKING:
     from auth.webhooks import Webhooks
@@ -31,23 +30,11 @@ if TYPE_CHECKING:
 router = APIRouter()
 GRANTS_PAGE = "/.account/grants"
 GRANTS_API = "/.api/grants"
-URN = "urn:commonpod:client:"
+GRANTS_FORBIDDEN = "only the pod's owner, not an app, may see or change its grants"
 
 
 def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
-
-
-async def owner_only(request: Request, pod: str, method: str, path: str) -> None:
-    """Refuse anyone but the pod's owner acting directly (401 without credentials, else 403)."""
-    rt = _runtime(request)
-    agent = await request.app.state.identity.authenticator.agent(
-        method, rt.settings.base_url + path[1:], dict(request.headers))
-    if not agent.authenticated:
-        raise Unauthenticated("the owner's credentials are needed",
-                              headers={"WWW-Authenticate": CHALLENGE})
-    if agent.webid != rt.access.owner(pod) or agent.app is not None:
-        raise Forbidden("only the pod's owner, not an app, may see or change its grants")
 
 
 async def _notify(request: Request, grant: Grant, owner: str) -> None:
@@ -56,8 +43,7 @@ async def _notify(request: Request, grant: Grant, owner: str) -> None:
     hooks: Webhooks = request.app.state.webhooks
     url = await consent.webhook_of(_runtime(request).system, grant.iri)
     for app in sorted(grant.apps)[:1] if url else ():
-        client_id = app[len(URN):] if app.startswith(URN) else app
-        hooks.grant_revoked(url, client_id=client_id, grant=grant.iri, owner=owner,
+        hooks.grant_revoked(url, client_id=client_id_of(app), grant=grant.iri, owner=owner,
                             revoked_at=time.time())
 
 
@@ -95,7 +81,7 @@ async def revoke_form(request: Request) -> Response:
 @router.get(GRANTS_API)
 async def grants_api(request: Request, pod: str) -> JSONResponse:
     """Every grant of ``pod``, newest first."""
-    await owner_only(request, pod, "GET", GRANTS_API)
+    await web.owner_only(request, pod, GRANTS_FORBIDDEN)
     now = time.time()
     found = await consent.grants(_runtime(request), pod)
     return JSONResponse({"grants": [g.as_json(now) for g in found]},
@@ -105,7 +91,7 @@ async def grants_api(request: Request, pod: str) -> JSONResponse:
 @router.post(GRANTS_API + "/revoke")
 async def revoke_api(request: Request, pod: str) -> JSONResponse:
     """Withdraw the grant named in the JSON body ``{"grant": IRI}``."""
-    await owner_only(request, pod, "POST", GRANTS_API + "/revoke")
+    await web.owner_only(request, pod, GRANTS_FORBIDDEN)
     try:
         body = json.loads(await request.body())
     except ValueError:

@@ -19,12 +19,10 @@ from starlette.responses import Response
 from auth.routes import web
 from auth.sessions import current_session
 from pod.access.audit import to_json, to_turtle
-from pod.access.decide import CHALLENGE
-from pod.errors import BadRequest, Forbidden, NotFound, Unauthenticated
+from pod.errors import BadRequest, NotFound
 from pod.negotiation import choose
 
 if TYPE_CHECKING:
-    from auth.authenticate import Authenticator
     from pod.runtime import Runtime
 
 router = APIRouter()
@@ -92,15 +90,9 @@ async def log_api(request: Request, pod: str, app: str | None = None,
                   limit: int = Query(1000, ge=1, le=10000)) -> Response:
     """The access log of ``pod`` for its owner, newest first (JSON or Turtle)."""
     rt: Runtime = request.app.state.runtime
-    authenticator: Authenticator = request.app.state.identity.authenticator
     base = rt.settings.base_url
-    caller = await authenticator.agent("GET", base + request.url.path[1:],
-                                       dict(request.headers))
-    if not caller.authenticated:
-        raise Unauthenticated("the access log is for the pod's owner: sign in",
-                              headers={"WWW-Authenticate": CHALLENGE})
-    if caller.webid != rt.access.owner(pod) or caller.app is not None:
-        raise Forbidden("only the pod's owner, acting directly, may read its access log")
+    await web.owner_only(request, pod,
+                         "only the pod's owner, acting directly, may read its access log")
     keys = await rt.pods.find(pod)
     if keys is None:
         raise NotFound(f"there is no pod named {pod!r} on this server")

@@ -18,6 +18,8 @@ from auth.accounts import Accounts
 from auth.passwords import Passwords
 from auth.ratelimit import SignInLimits
 from auth.sessions import Session, Sessions, current_session
+from pod.access.decide import CHALLENGE
+from pod.errors import Forbidden, Unauthenticated
 from pod.settings import Settings
 
 if TYPE_CHECKING:
@@ -202,3 +204,15 @@ async def session_form(request: Request) -> tuple[Session, dict[str, str]] | Res
         return forbidden(request)
     return session, form
 
+
+async def owner_only(request: Request, pod: str, forbidden: str) -> None:
+    """Refuse an API call unless it comes from the pod's owner acting directly (their own
+    credentials, never an app): 401 without credentials, 403 with ``forbidden`` otherwise."""
+    rt: Runtime = request.app.state.runtime
+    agent = await request.app.state.identity.authenticator.agent(
+        request.method, rt.settings.base_url + request.url.path[1:], dict(request.headers))
+    if not agent.authenticated:
+        raise Unauthenticated("the pod owner's credentials are needed",
+                              headers={"WWW-Authenticate": CHALLENGE})
+    if agent.webid != rt.access.owner(pod) or agent.app is not None:
+        raise Forbidden(forbidden)

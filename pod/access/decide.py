@@ -141,7 +141,7 @@ class AccessDecider:
     async def _full_access(self, webid: str, app: str) -> Granted:
         """What a local user lets ``app`` do everywhere: the modes of their grant to it
         whose target is their whole pod (nothing for users of other servers)."""
-        none = granted((), "")
+        none = Granted(frozenset(), ())
         if self._store is None or self._find_pod is None or not webid.startswith(
                 self.base_url) or not webid.endswith(PROFILE):
             return none

@@ -22,14 +22,13 @@ from datetime import UTC, datetime
 import pyoxigraph as ox
 
 from pod.access.modes import Mode
+from vocab.prefixes import PREFIXES
 
 GRANTS = "/grants/"
-CP = "https://commonpod.org/ns#"
-ODRL = "http://www.w3.org/ns/odrl/2/"
-DPV = "https://w3id.org/dpv#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-DCTERMS = "http://purl.org/dc/terms/"
-APP = "https://www.w3.org/ns/activitystreams#Application"
+CP, ODRL, DPV, DCTERMS = (PREFIXES[p] for p in ("cp", "odrl", "dpv", "dcterms"))
+RDF_TYPE = PREFIXES["rdf"] + "type"
+APP = PREFIXES["as"] + "Application"
+CLIENT_URN = "urn:commonpod:client:"
 ACTIONS: dict[str, frozenset[Mode]] = {
     ODRL + "read": frozenset({Mode.READ}),
     ODRL + "append": frozenset({Mode.APPEND}),
@@ -44,7 +43,12 @@ def app_iri(client_id: str) -> str:
     (whose id is an opaque string)."""
     if client_id.startswith(("https://", "http://")):
         return client_id
-    return "urn:commonpod:client:" + client_id
+    return CLIENT_URN + client_id
+
+
+def client_id_of(app: str) -> str:
+    """The client id an app IRI (see :func:`app_iri`) stands for."""
+    return app.removeprefix(CLIENT_URN)
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,8 @@ def _permission(triples: list[ox.Triple], node: ox.NamedNode | ox.BlankNode
                if isinstance(t, ox.NamedNode)]
     if not modes or until is None or len(targets) != 1:
         return None  # without an end date or a single target a permission grants nothing
-    text = _objects(triples, node, "http://purl.org/dc/terms/description")
-    kind = _objects(triples, node, "http://www.w3.org/ns/solid/terms#forClass")
+    text = _objects(triples, node, DCTERMS + "description")
+    kind = _objects(triples, node, PREFIXES["solid"] + "forClass")
     return Permission(targets[0], modes, purpose, until, text[0].value if text else "",
                       kind[0].value if kind else None)
 

@@ -29,6 +29,7 @@ from pod.resources.paths import Target
 from pod.resources.records import CONTAINER, RDF
 from pod.resources.service import load
 from pod.store.sealed import PodKeys, SealedReader
+from vocab.prefixes import expand
 
 if TYPE_CHECKING:
     from pod.runtime import Runtime
@@ -37,15 +38,6 @@ router = APIRouter()
 PATH = "/.api/collect"
 MAX_DOCUMENTS = 10_000
 CONTAINS = ox.NamedNode("http://www.w3.org/ns/ldp#contains")
-PREFIXES = {"cp:": "https://commonpod.org/ns#", "vf:": "https://w3id.org/valueflows/ont/vf#",
-            "obv3:": "https://purl.imsglobal.org/spec/vc/ob/vocab.html#"}
-
-
-def _class(value: str) -> str:
-    for prefix, ns in PREFIXES.items():
-        if value.startswith(prefix):
-            return ns + value[len(prefix):]
-    return value
 
 
 async def _documents(reader: SealedReader, path: str, found: list[str]) -> None:
@@ -97,7 +89,7 @@ async def collect(request: Request, pod: str,
     keys = await rt.pods.find(pod)
     if keys is None:
         raise NotFound(f"there is no pod named {pod!r} on this server")
-    iri = _class(cls)
+    iri = expand(cls)
     kind = choose(request.headers.get("accept"), rdf.RDF_TYPES)
     base = rt.resources.url(Target(pod, "/"))
     containers = [u[len(base) - 1:] for u in await rt.resources.registered(keys, pod, iri)]

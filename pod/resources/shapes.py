@@ -18,22 +18,8 @@ from pyshacl import validate
 from rdflib.namespace import RDF, SH
 
 from pod.errors import ShapeViolation
+from vocab.prefixes import compact
 from vocab.terms import SHAPES
-
-_PREFIXES = {
-    "https://commonpod.org/ns#": "cp:",
-    "https://w3id.org/valueflows/ont/vf#": "vf:",
-    "https://schema.org/": "schema:",
-    "https://www.w3.org/2018/credentials#": "cred:",
-    "https://purl.imsglobal.org/spec/vc/ob/vocab.html#": "obv3:",
-    "http://www.w3.org/ns/prov#": "prov:",
-    "http://www.w3.org/ns/odrl/2/": "odrl:",
-    "https://w3id.org/dpv#": "dpv:",
-    "http://purl.org/dc/terms/": "dcterms:",
-    "http://www.w3.org/ns/shacl#": "sh:",
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
-    "http://www.ontology-of-units-of-measure.org/resource/om-2/": "om2:",
-}
 
 
 @dataclass(frozen=True)
@@ -70,11 +56,7 @@ def shaped_classes() -> frozenset[str]:
 def short(node: object) -> str:
     """A readable name for an RDF term: a prefixed name when the namespace is known."""
     if isinstance(node, rdflib.URIRef):
-        text = str(node)
-        for ns, prefix in _PREFIXES.items():
-            if text.startswith(ns) and text != ns:
-                return prefix + text[len(ns):]
-        return text
+        return compact(str(node))
     if isinstance(node, rdflib.BNode):
         return "_:" + str(node)
     if isinstance(node, rdflib.Literal):
