@@ -45,8 +45,31 @@ class Account:
     uid: str
 
 
+WEBID_PATH = "/profile/card#me"
+
+
 def record_name(name: str) -> str:
     return f"account:{name}"
+
+
+def local_name(base_url: str, webid: str) -> str | None:
+    """The account (and pod) name of a WebID of this server, ``{base}NAME/profile/card#me``;
+    ``None`` for any other IRI."""
+    if not webid.startswith(base_url) or not webid.endswith(WEBID_PATH):
+        return None
+    try:
+        return check_pod_name(webid[len(base_url):-len(WEBID_PATH)])
+    except ValueError:
+        return None
+
+
+async def instance_of(pods: PodDirectory, base_url: str, webid: str) -> str | None:
+    """The instance of the pod behind a WebID of this server (what its tokens are bound to),
+    or ``None`` when no such pod exists (any more). One indexed read: see
+    :class:`~pod.store.directory.PodDirectory`."""
+    name = local_name(base_url, webid)
+    keys = await pods.find(name) if name else None
+    return keys.instance if keys else None
 
 
 def _account(name: str, record: dict[str, Any]) -> Account:
@@ -83,7 +106,8 @@ class Accounts:
         """A new account with its own pod (owner-only, public profile) and WebID."""
         name = check_name(name)
         check_new(password)
-        if await self._pods.find(name) is not None:
+        # (an account without its pod is a deletion left unfinished: `account delete` ends it)
+        if await self._pods.find(name) is not None or await self.get(name) is not None:
             raise AccountExists(f"the name {name!r} is taken")
         hashed = await self.passwords.hash(password)
         try:

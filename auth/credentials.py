@@ -2,10 +2,10 @@
 act as the owner's WebID through the ``client_credentials`` grant (the flow
 ``@inrupt/solid-client-authn-node`` uses with the Community Solid Server).
 
-Stored as sealed system records: ``credential:{client_id}`` (owner, WebID, label, a SHA-256 of
-the secret — the secret itself is shown once and never stored) and ``credentials:{account}``
-(the owner's list). Secrets are 256 random bits, so a plain hash suffices; comparison is
-constant-time.
+Stored as sealed system records: ``credential:{client_id}`` (owner, its uid, WebID, label, a
+SHA-256 of the secret — the secret itself is shown once and never stored) and
+``credentials:{account}`` (the owner's list). Secrets are 256 random bits, so a plain hash
+suffices; comparison is constant-time.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from pod.store.sealed import SealedTransaction
 from pod.store.system import SystemRecords, dump
 
 ID_PREFIX = "cred_"
@@ -33,6 +34,7 @@ class Credential:
     label: str
     created: float
     secret_sha256: str
+    uid: str = ""  # the account's uid: a later account of the same name never honours it
 
     def check_secret(self, secret: str) -> bool:
         digest = hashlib.sha256(secret.encode()).hexdigest()
@@ -50,13 +52,14 @@ class Credentials:
     def __init__(self, system: SystemRecords):
         self._system = system
 
-    async def create(self, account: str, webid: str, label: str) -> tuple[Credential, str]:
-        """A new credential for ``account`` and its one-time secret."""
+    async def create(self, account: str, webid: str, label: str, *,
+                     uid: str) -> tuple[Credential, str]:
+        """A new credential for ``account`` (whose uid is ``uid``) and its one-time secret."""
         label = " ".join(label.split())[:MAX_LABEL] or "credential"
         client_id = ID_PREFIX + secrets.token_urlsafe(18)
         secret = secrets.token_urlsafe(32)
         cred = Credential(client_id, account, webid, label, time.time(),
-                          hashlib.sha256(secret.encode()).hexdigest())
+                          hashlib.sha256(secret.encode()).hexdigest(), uid)
         async with self._system.write() as tx:
             await tx.put(f"credential:{client_id}", dump(cred.__dict__))
             listed = await tx.get(f"credentials:{account}")
@@ -85,3 +88,13 @@ class Credentials:
             await tx.delete(f"credential:{client_id}")
             await tx.put(f"credentials:{account}", dump([i for i in ids if i != client_id]))
         return True
+
+
+async def drop_account(tx: SealedTransaction, account: str) -> int:
+    """Delete every credential of ``account`` and its list, in ``tx``; how many."""
+    listed = await tx.get(f"credentials:{account}")
+    ids = json.loads(listed.data) if listed else []
+    for client_id in ids:
+        await tx.delete(f"credential:{client_id}")
+    await tx.delete(f"credentials:{account}")
+    return len(ids)

@@ -44,7 +44,8 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class FetchError(Exception):
-    """A document could not be fetched; the message says why, for a 401's detail."""
+    """A document could not be fetched. The message says why, with addresses and errors, for
+    the server's log: callers show clients a generic reason instead."""
 
 
 class FetchRefused(FetchError):
@@ -222,7 +223,8 @@ class Fetcher:
                 host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as error:
             raise FetchError(f"cannot resolve {host}: {error}") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        # IPv4 and IPv6 socket addresses start with the address as a str
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         if not addresses:
             raise FetchError(f"cannot resolve {host}")
         if not self.allow_private:

@@ -1,30 +1,35 @@
 """Group membership for ``acl:agentGroup`` (WAC §4.3): does a vCard group list a WebID?
 
 A group IRI names a ``vcard:Group`` in a document that lists ``vcard:hasMember`` for it. A
-document in one of this server's pods is read by the server itself (no access check: only the
-yes/no answer reaches the decision) and its parse is cached by sealed version, so a change
-applies on the next request; other documents come through the guarded, caching
-:class:`~auth.fetch.Fetcher`. A group that cannot be read grants nothing.
+document in one of this server's pods counts only if the owner of the pod whose ACL names the
+group may read it (WAC, and the grants its owner gave them; groups named in the group
+document's own ACL do not count here, so checks never recurse). Otherwise anyone could name
+someone else's private group in an ACL of their own pod and learn its members from who gets
+in. The check runs on every request; the parse is cached by sealed version, so a change of
+either applies on the next request. Other documents come through the guarded, caching
+:class:`~auth.fetch.Fetcher`, which reads only what is public. A group that cannot be read
+grants nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from urllib.parse import urlsplit
+from typing import TypeVar
 
 import pyoxigraph as ox
 
 from auth.fetch import Fetched, Fetcher, FetchError
+from pod.access.agent import Agent
+from pod.access.documents import LocalDocuments, Unreadable
 from pod.errors import PodError
 from pod.resources import rdf
-from pod.resources.paths import parse_target
-from pod.resources.records import RDF, Resource
-from pod.store.directory import PodDirectory
-from pod.store.sealed import SealedStore
+from vocab.namespaces import VCARD, iri_of
 
-HAS_MEMBER = "http://www.w3.org/2006/vcard/ns#hasMember"
+HAS_MEMBER = iri_of(VCARD.hasMember)
 CACHE_SIZE = 1024
+K = TypeVar("K")
+V = TypeVar("V")
 GROUP_TYPES = ("text/turtle", "application/ld+json")
 _FORMATS = {"text/turtle": ox.RdfFormat.TURTLE, "application/ld+json": ox.RdfFormat.JSON_LD}
 
@@ -43,43 +48,35 @@ def members(triples: list[ox.Triple]) -> Members:
 
 
 class GroupMembership:
-    """Answers ``is_member(group, webid)`` for the access decider."""
+    """Answers ``is_member(group, webid, owner)`` for the access decider."""
 
-    def __init__(self, base_url: str, pods: PodDirectory, store: SealedStore, fetcher: Fetcher):
-        self.base_url = base_url
-        self.pods, self.store, self.fetcher = pods, store, fetcher
+    def __init__(self, documents: LocalDocuments, fetcher: Fetcher):
+        self.documents, self.fetcher = documents, fetcher
         self._local: OrderedDict[tuple[str, bytes], Members] = OrderedDict()
         self._remote: OrderedDict[str, tuple[Fetched, Members]] = OrderedDict()
 
-    async def is_member(self, group: str, webid: str) -> bool:
-        """Whether the document of ``group`` lists ``webid`` as its ``vcard:hasMember``."""
+    async def is_member(self, group: str, webid: str, owner: str) -> bool:
+        """Whether the document of ``group`` lists ``webid`` as its ``vcard:hasMember``, as
+        far as ``owner`` — who named the group in an ACL of their pod — may read it."""
         document = group.partition("#")[0]
         try:
-            if document.startswith(self.base_url):
-                found = await self._local_members(document)
+            if self.documents.hosts(document):
+                found = await self._local_members(document, owner)
             else:
                 found = await self._remote_members(document)
-        except (FetchError, PodError, SyntaxError, ValueError) as error:
+        except (FetchError, Unreadable, PodError, SyntaxError, ValueError) as error:
             log.info("group %s grants nothing: %s", group, error)
             return False
         return webid in found.get(group, ())
 
-    async def _local_members(self, document: str) -> Members:
-        path = urlsplit(document).path
-        target = parse_target("/" + path.removeprefix(urlsplit(self.base_url).path))
-        keys = await self.pods.find(target.pod)
-        if keys is None:
-            return {}
-        async with self.store.read(keys) as reader:
-            opened = await reader.get(target.path)
-        if opened is None:
-            return {}
-        cache_key = (document, opened.version)
+    async def _local_members(self, document: str, owner: str) -> Members:
+        """The members a group document of this server lists, read as ``owner`` may read it
+        (groups in its own ACL not counting)."""
+        doc = await self.documents.read(document, Agent(webid=owner), groups=False)
+        cache_key = (document, doc.version)
         found = self._local.get(cache_key)
         if found is None:
-            res = Resource.decode(opened.data, opened.version)
-            found = {} if res.kind != RDF else members(
-                rdf.parse(res.body, res.content_type, document))
+            found = members(rdf.parse(doc.body, doc.media_type, document)) if doc.is_rdf else {}
             _remember(self._local, cache_key, found)
         return found
 
@@ -95,7 +92,7 @@ class GroupMembership:
         return found
 
 
-def _remember(cache: OrderedDict, key: object, value: object) -> None:
+def _remember(cache: OrderedDict[K, V], key: K, value: V) -> None:
     cache[key] = value
     if len(cache) > CACHE_SIZE:
         cache.popitem(last=False)

@@ -1,10 +1,12 @@
 """The identity side of the server, opened once at start-up: signing keys, tokens, the OAuth
-provider, client credentials and the resource server's authenticator."""
+provider, client credentials, the resource server's authenticator and the limit on client
+registrations."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from auth.accounts import instance_of
 from auth.authenticate import Authenticator
 from auth.credentials import Credentials
 from auth.fetch import Fetcher
@@ -12,6 +14,8 @@ from auth.oidc.dpop import ReplayCache
 from auth.oidc.provider import Provider
 from auth.oidc.remote import RemoteTokens
 from auth.oidc.tokens import AccessTokens, SigningKeys
+from auth.ratelimit import RegistrationLimit
+from pod.store.directory import PodDirectory
 from pod.store.system import SystemRecords
 
 
@@ -24,15 +28,21 @@ class Identity:
     credentials: Credentials
     provider: Provider
     authenticator: Authenticator
+    registrations: RegistrationLimit = field(default_factory=RegistrationLimit)
 
     @classmethod
-    async def open(cls, system: SystemRecords, issuer: str,
-                   fetcher: Fetcher | None = None) -> Identity:
+    async def open(cls, system: SystemRecords, issuer: str, fetcher: Fetcher | None = None, *,
+                   pods: PodDirectory) -> Identity:
         """Load (or make) the signing key and build the identity side. With a ``fetcher``,
-        tokens of other Solid-OIDC issuers are accepted too (Solid-OIDC §8)."""
+        tokens of other Solid-OIDC issuers are accepted too (Solid-OIDC §8). ``pods`` tells
+        which accounts' pods exist now (tokens die with their account)."""
         keys = await SigningKeys.load_or_create(system)
         tokens = AccessTokens(keys, issuer)
         replay = ReplayCache()
         remote = RemoteTokens(fetcher) if fetcher is not None else None
+
+        async def instances(webid: str) -> str | None:
+            return await instance_of(pods, issuer, webid)
+
         return cls(issuer, keys, tokens, replay, Credentials(system), Provider(tokens),
-                   Authenticator(tokens, replay, remote))
+                   Authenticator(tokens, replay, remote, instances=instances))

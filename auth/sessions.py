@@ -1,4 +1,5 @@
-"""Browser sessions: a random 32-byte token in the ``cp_session`` cookie.
+"""Browser sessions: a random 32-byte token, which the browser holds in the ``cp_session``
+cookie (:mod:`auth.http.cookies`).
 
 The server keeps only a SHA-256 of the token, as the sealed system record
 ``session:{digest}`` (account, its uid and session epoch, created, expires), plus a per-account
@@ -16,19 +17,12 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from starlette.requests import Request
-from starlette.responses import Response
+from typing import Any
 
 from auth.accounts import Account, load_account
 from pod.store.sealed import SealedTransaction
 from pod.store.system import SystemRecords, dump
 
-if TYPE_CHECKING:
-    from pod.runtime import Runtime
-
-COOKIE = "cp_session"
 LIFETIME = 14 * 24 * 3600
 MAX_PER_ACCOUNT = 50
 TOKEN_BYTES = 32
@@ -108,9 +102,7 @@ class Sessions:
     async def end_all(self, name: str) -> None:
         """End every session of account ``name``."""
         async with self._system.write() as tx:
-            for digest in await _index(tx, name):
-                await tx.delete(f"session:{digest}")
-            await tx.delete(f"sessions:{name}")
+            await drop_account(tx, name)
 
     async def _forget(self, name: str, digests: list[str]) -> None:
         async with self._system.write() as tx:
@@ -124,22 +116,11 @@ class Sessions:
                 await tx.delete(f"sessions:{name}")
 
 
-def set_cookie(response: Response, token: str, *, secure: bool) -> None:
-    response.set_cookie(COOKIE, token, max_age=LIFETIME, path="/", secure=secure,
-                        httponly=True, samesite="lax")
+async def drop_account(tx: SealedTransaction, name: str) -> int:
+    """Delete every session of account ``name`` and its index, in ``tx``; how many."""
+    digests = await _index(tx, name)
+    for digest in digests:
+        await tx.delete(f"session:{digest}")
+    await tx.delete(f"sessions:{name}")
+    return len(digests)
 
-
-def clear_cookie(response: Response, *, secure: bool) -> None:
-    response.delete_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="lax")
-
-
-async def current_session(request: Request) -> Session | None:
-    """The session of the request's ``cp_session`` cookie, if it is live."""
-    runtime: Runtime = request.app.state.runtime
-    return await Sessions(runtime.system).find(request.cookies.get(COOKIE))
-
-
-async def current_account(request: Request) -> Account | None:
-    """The account signed in through the request's session cookie, or ``None``."""
-    session = await current_session(request)
-    return session.account if session else None

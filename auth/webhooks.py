@@ -6,10 +6,12 @@ the identity provider's key (:class:`~auth.oidc.tokens.SigningKeys`), whose publ
 the issuer's ``jwks_uri`` (``{issuer}.oidc/jwks``). The header is explicitly typed
 ``typ: grant-event+jwt`` (RFC 8725 §3.11) so it cannot be confused with an ID or access token.
 Claims: ``iss``, ``aud`` (the app's client id), ``iat``, ``jti``, ``event``
-(``grant.revoked``), ``grant`` (the grant document's IRI), ``owner`` (the owner's WebID) and
-``revoked_at`` (seconds since the epoch). An app verifies it with any JOSE library against the
-issuer's JWKS, checking ``typ``, ``iss`` and ``aud``; ``jti`` stays the same across retries, so a
-receiver can drop duplicates.
+(``grant.revoked``), ``grant`` (the grant document's IRI), ``owner`` (the owner's WebID),
+``revoked_at`` (seconds since the epoch) and, when the grant ended for another reason than the
+owner's withdrawing it, ``reason`` (:data:`ACCOUNT_DELETED`: the owner deleted their account,
+so the app should delete everything it holds of theirs). An app verifies it with any JOSE
+library against the issuer's JWKS, checking ``typ``, ``iss`` and ``aud``; ``jti`` stays the
+same across retries, so a receiver can drop duplicates.
 
 Delivery is an HTTP POST of the JWT with ``Content-Type: application/jwt`` (RFC 7519 §10.3.1)
 through :meth:`auth.fetch.Fetcher.post` (address guard, timeout, no redirects, small read), to
@@ -37,6 +39,7 @@ from auth.oidc.tokens import SigningKeys
 EVENT_TYPE = "grant-event+jwt"
 MEDIA_TYPE = "application/jwt"
 GRANT_REVOKED = "grant.revoked"
+ACCOUNT_DELETED = "account.deleted"
 RECENT = 50
 
 log = logging.getLogger(__name__)
@@ -95,37 +98,40 @@ class Webhooks:
                              "allow_private_fetch)")
 
     def token(self, *, client_id: str, grant: str, owner: str, revoked_at: float,
-              now: float | None = None) -> str:
+              now: float | None = None, reason: str | None = None) -> str:
         """The signed ``grant.revoked`` event for ``client_id`` (a compact JWS)."""
         claims: dict[str, Any] = {
             "iss": self.issuer, "aud": client_id, "iat": int(time.time() if now is None else now),
             "jti": secrets.token_urlsafe(16), "event": GRANT_REVOKED, "grant": grant,
             "owner": owner, "revoked_at": int(revoked_at)}
+        if reason is not None:
+            claims["reason"] = reason
         return self.keys.sign(claims, typ=EVENT_TYPE)
 
     def grant_revoked(self, url: str, *, client_id: str, grant: str, owner: str,
-                      revoked_at: float) -> None:
+                      revoked_at: float, reason: str | None = None) -> None:
         """Schedule the ``grant.revoked`` event's delivery to ``url`` and return at once.
 
         Must be called with an event loop running (a request handler); :meth:`close` cancels
         what is still pending.
         """
         task = asyncio.get_running_loop().create_task(self.deliver(
-            url, client_id=client_id, grant=grant, owner=owner, revoked_at=revoked_at))
+            url, client_id=client_id, grant=grant, owner=owner, revoked_at=revoked_at,
+            reason=reason))
         self._tasks.add(task)  # a reference, so the task is not garbage-collected mid-flight
         task.add_done_callback(self._tasks.discard)
 
     async def deliver(self, url: str, *, client_id: str, grant: str, owner: str,
-                      revoked_at: float) -> Delivery:
+                      revoked_at: float, reason: str | None = None) -> Delivery:
         """Sign the event and post it to ``url``, retrying as configured; the outcome, also
         kept in :meth:`recent`. Never raises for a failed delivery."""
         host = urlsplit(url).hostname or "?"
         try:
             self.check_url(url)
-        except WebhookRefused as error:
-            return self._done(url, client_id, None, 0, str(error), host)
+        except WebhookRefused as refused:
+            return self._done(url, client_id, None, 0, str(refused), host)
         body = self.token(client_id=client_id, grant=grant, owner=owner,
-                          revoked_at=revoked_at).encode()
+                          revoked_at=revoked_at, reason=reason).encode()
         status: int | None = None
         error: str | None = None
         attempts = 0
@@ -189,4 +195,4 @@ def _loopback(host: str) -> bool:
         return False
 
 
-__all__ = ["GRANT_REVOKED", "Delivery", "WebhookRefused", "Webhooks"]
+__all__ = ["ACCOUNT_DELETED", "GRANT_REVOKED", "Delivery", "WebhookRefused", "Webhooks"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -73,7 +74,9 @@ Each server alone under load: {connections} connections ({threads} wrk threads),
 - CPU ms/req: the server's user + system CPU time (/proc/PID/stat, process and descendants) from
   the start of the measured run until the server is idle again, divided by the requests it got:
   those completed plus those still in flight when wrk stopped (the server finishes them too).
-  Peak RSS: VmHWM at the end, summed alike.
+  Peak RSS: VmHWM at the end, summed alike. Commonpod's includes its worker processes
+  (a forkserver and two workers, about 85 MiB each, that parse and check untrusted input
+  under a time budget), which the rows with grants start.
 - PUT overwrites {targets} seeded ~20-triple Turtle documents in turn. POST creates such documents
   in a container, each with a Slug. PATCH (N3 Patch, text/n3) inserts one triple into {targets}
   seeded documents in turn, its object drawn from {cycle} values per document, so a document grows
@@ -192,10 +195,22 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: interrupted; servers stopped", file=sys.stderr)
         return 130
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render(report), encoding="utf-8")
+    args.output.write_text(render(report) + _kept_sections(args.output), encoding="utf-8")
     print("\n" + results_table(report) + "\n")
     print(f"written to {args.output}")
     return 0
+
+
+def _kept_sections(output: Path) -> str:
+    """What other benchmarks wrote into the report between their markers
+    (``<!-- NAME:start -->`` … ``<!-- NAME:end -->``: the shared view's, bench/shared_view.py,
+    the reputation app's, bench/reputation.py), kept when this one rewrites the file."""
+    old = output.read_text(encoding="utf-8") if output.exists() else ""
+    kept = [m.group(0) for m in _SECTION.finditer(old)]
+    return "".join("\n" + section + "\n" for section in kept)
+
+
+_SECTION = re.compile(r"<!-- (?P<name>[a-z-]+):start -->.*?<!-- (?P=name):end -->", re.DOTALL)
 
 
 def run(args: argparse.Namespace) -> Report:

@@ -2,88 +2,157 @@
 
 Nothing is built at import time. Requests for pod resources (``/{pod}/…``) go straight to the
 LDP endpoint; server paths (``/``, ``/.well-known/…`` and everything else under ``/.``) go to
-the FastAPI application, which also runs the lifespan that opens the store.
+the FastAPI application, which also runs the lifespan that opens the store and builds every
+service once, each given what it uses: the LDP endpoint gets its own at construction, the
+FastAPI handlers theirs as typed dependencies (:mod:`pod.deps`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auth import routes as account_pages
+from auth.accounts import Accounts
+from auth.consent import Consent
+from auth.contributions import Contributions
+from auth.deletion import AccountDeletion
+from auth.devices import Devices
 from auth.fetch import Fetcher
-from auth.groups import GroupMembership
+from auth.http import oidc as oidc_routes
+from auth.http import routes as account_pages
+from auth.http.browse import PodView, is_page_request
+from auth.http.cookies import Cookies
+from auth.http.csrf import Csrf
+from auth.http.web import Pages
 from auth.identity import Identity
-from auth.oidc import routes as oidc_routes
+from auth.invites import Invites
+from auth.naming import Names
+from auth.notify import Notifier
+from auth.oidc.clients import Clients
+from auth.passwords import Passwords
+from auth.people import People
+from auth.profiles import Profiles
+from auth.ratelimit import SignInLimits
+from auth.received import Received
+from auth.sessions import Sessions
 from auth.webhooks import Webhooks
+from pod import display
+from pod.access.browsing import PodBrowsing
+from pod.access.portability import Portability
+from pod.access.sharing import Sharing
+from pod.deps import Services, install
 from pod.errors import BadRequest, PodError, error_for_status
-from pod.http import collect, problems, vocabulary, wellknown
+from pod.http import collect, problems, static, vocabulary, wellknown
 from pod.http.headers import cors
 from pod.http.ldp import LdpEndpoint
+from pod.resources.rdfa import Rdfa
 from pod.runtime import Runtime, open_runtime
+from pod.services import PodServices
 from pod.settings import Settings
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def templates() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    """The HTML pages: the ``templates`` package's files, wherever it is installed, with the
+    filters that show values to a person (:mod:`pod.http.display`)."""
+    env = display.install(Environment(loader=PackageLoader("templates", "."),
+                                      autoescape=select_autoescape()))
+    env.globals["asset_url"] = static.asset_url
+    return env
 
 
 class Router:
-    """Sends pod paths to the LDP endpoint and everything else to the FastAPI app."""
+    """Sends pod paths to the LDP endpoint — or, when a browser asks for the page showing a
+    pod resource (:func:`auth.http.browse.is_page_request`), to the pod browser's view — and
+    everything else (server paths: ``/``, ``/.…`` and ``/favicon.ico``) to the FastAPI app."""
 
     def __init__(self, api: FastAPI):
         self.api = api
         self.ldp: ASGIApp | None = None
+        self.view: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.ldp is not None:
             path = scope["path"]
-            if len(path) > 1 and path[1] != ".":
-                await self.ldp(scope, receive, send)
+            if len(path) > 1 and path[1] != "." and path != wellknown.FAVICON:
+                await (self.view if self.view is not None and _page(scope) else self.ldp)(
+                    scope, receive, send)
                 return
         await self.api(scope, receive, send)
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
+def _page(scope: Scope) -> bool:
+    """Whether a request for a pod resource is a browser's asking for its page."""
+    accept, authorization = None, False
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            accept = value.decode("latin-1")
+        elif name in (b"authorization", b"dpop"):
+            authorization = True
+    return is_page_request(scope["method"], accept, authorization)
+
+
+def services(settings: Settings, rt: Runtime, env: Environment, fetcher: Fetcher,
+             identity: Identity, webhooks: Webhooks) -> Services:
+    """Every service the server paths' handlers use, each made once and given what it uses
+    (:mod:`pod.deps` hands them to handlers by class)."""
+    base, secure = settings.base_url, settings.secure_cookies
+    consent = Consent(base, rt.pods, rt.resources, rt.access)
+    sessions = Sessions(rt.system)
+    csrf = Csrf(rt.system, secure=secure)
+    cookies = Cookies(sessions, Devices(rt.system), secure=secure)
+    sharing, people = Sharing(rt.access, rt.resources), People(rt.documents, fetcher)
+    clients = Clients(rt.system, fetcher, rt.documents)
+    browsing = PodBrowsing(rt.access, rt.reads, rt.resources, rt.log)
+    return Services(
+        settings, env, rt.system, rt.pods, rt.resources, rt.access, rt.log,
+        PodServices(settings, rt.pods, rt.access, rt.reads, rt.resources, rt.patches, rt.log),
+        identity, identity.authenticator, identity.credentials, webhooks,
+        clients, consent,
+        AccountDeletion(rt.system, rt.pods, rt.log, consent),
+        Accounts(rt.system, rt.pods, rt.resources, Passwords()), Invites(rt.system),
+        SignInLimits(), sessions, cookies, csrf, Pages(env, base, csrf, cookies),
+        rt.reads, sharing, people, browsing, Names(people, clients),
+        Profiles(browsing, sharing), Contributions(browsing), Received(browsing, rt.statements),
+        Notifier(base, rt.pods, rt.reads, rt.resources, rt.log, fetcher),
+        Portability(base, rt.pods, rt.resources, rt.log, settings.max_body_bytes))
+
+
+def create_app(settings: Settings) -> Router:
     """The ASGI application for ``settings`` (opening the store at start-up)."""
     env = templates()
     router: Router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or await open_runtime(settings)
         fetcher = Fetcher(allow_private=settings.allow_private_fetch)  # all outbound fetches
-        app.state.fetcher = fetcher
-        identity = await Identity.open(rt.system, settings.base_url, fetcher)
-        app.state.identity = identity
-        rt.access.is_member = GroupMembership(settings.base_url, rt.pods, rt.resources.store,
-                                              fetcher).is_member  # acl:agentGroup
-        router.ldp = LdpEndpoint(rt, env, identity.authenticator)
-        app.state.runtime = rt  # server-path routes (accounts) reach the runtime here
-        app.state.webhooks = webhooks = Webhooks(identity.keys, identity.issuer, fetcher)
+        rt = await open_runtime(settings, fetcher=fetcher)
+        identity = await Identity.open(rt.system, settings.base_url, fetcher, pods=rt.pods)
+        webhooks = Webhooks(identity.keys, identity.issuer, fetcher)
+        found = services(settings, rt, env, fetcher, identity, webhooks)
+        install(app, found)
+        router.ldp = LdpEndpoint(found.get(PodServices), env, identity.authenticator,
+                                 Rdfa(rt.workers))
+        router.view = PodView(found.get(PodServices), found.get(PodBrowsing),
+                              found.get(Pages), found.get(Cookies), router.ldp)
         try:
             yield
         finally:
-            router.ldp = None
-            app.state.runtime = None
+            router.ldp = router.view = None
+            install(app, None)
             await webhooks.close()
-            if runtime is None:
-                await rt.close()
+            await rt.close()
 
     api = FastAPI(title="Commonpod", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/.api/openapi.json")
-    api.state.settings, api.state.templates = settings, env
     api.include_router(wellknown.router)
+    api.include_router(static.router)  # /.static/…: the pages' stylesheet and script
     api.include_router(oidc_routes.router)  # discovery, JWKS, token endpoint
     api.include_router(account_pages.router)  # /.account/…
     api.include_router(vocabulary.router)  # /.vocab/ns, /.vocab/shapes
@@ -101,7 +170,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Router:
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         detail = "" if exc.status_code == 404 else str(exc.detail)
-        return answer(request, error_for_status(exc.status_code, detail, exc.headers))
+        return answer(request, error_for_status(exc.status_code, detail,
+                                                dict(exc.headers or {})))
 
     @api.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

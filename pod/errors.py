@@ -8,7 +8,9 @@ edge imports a web framework.
 
 from __future__ import annotations
 
-PROBLEM_BASE = "https://commonpod.org/problems/"
+from vocab.terms import PROBLEMS
+
+PROBLEM_BASE = PROBLEMS
 
 
 class PodError(Exception):
@@ -28,6 +30,15 @@ class PodError(Exception):
     def type(self) -> str:
         """The problem type URI (RFC 9457 §3.1.1)."""
         return PROBLEM_BASE + self.slug
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle with headers and extras (errors raised in worker processes cross back)."""
+        return _rebuild, (type(self), self.detail, self.headers, self.extra)
+
+
+def _rebuild(cls: type[PodError], detail: str, headers: dict[str, str],
+             extra: dict[str, object]) -> PodError:
+    return cls(detail, headers=headers, **extra)
 
 
 class BadRequest(PodError):
@@ -64,6 +75,12 @@ class Conflict(PodError):
     status, title, slug = 409, "Conflict", "conflict"
 
 
+class RequestTimeout(PodError):
+    """The request head or body did not arrive in time (RFC 9110 §15.5.9)."""
+
+    status, title, slug = 408, "Request timeout", "request-timeout"
+
+
 class PreconditionFailed(PodError):
     status, title, slug = 412, "Precondition failed", "precondition-failed"
 
@@ -76,8 +93,20 @@ class UnsupportedMediaType(PodError):
     status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
+class HeadersTooLarge(PodError):
+    """The request line and header fields are too large (RFC 6585 §5)."""
+
+    status, title, slug = 431, "Request header fields too large", "headers-too-large"
+
+
 class Unprocessable(PodError):
     status, title, slug = 422, "Unprocessable content", "unprocessable"
+
+
+class TooCostly(Unprocessable):
+    """A request whose processing would take more work than the server allows."""
+
+    title, slug = "Too costly to process", "too-costly"
 
 
 class ShapeViolation(Unprocessable):
@@ -85,6 +114,38 @@ class ShapeViolation(Unprocessable):
     shape; ``violations`` lists every failed constraint."""
 
     title, slug = "The data does not fit its shape", "shape-violation"
+
+
+class UnverifiedStatement(Unprocessable):
+    """A statement written into a container registered for signed statements whose Data
+    Integrity proof does not verify; ``reasons`` says why, in words."""
+
+    title, slug = "The statement's proof does not verify", "unverified-statement"
+
+
+class ArchiveRefused(Unprocessable):
+    """A pod archive that is damaged, foreign, hostile or does not fit here; nothing of it was
+    written. The detail says what is wrong, in words."""
+
+    title, slug = "The archive cannot be imported", "archive-refused"
+
+
+class ServiceUnavailable(PodError):
+    status, title, slug = 503, "Service unavailable", "unavailable"
+
+
+class InsufficientStorage(PodError):
+    """The server's storage is full (RFC 4918 §11.5): nothing of the request was written, and
+    the same request may succeed once the operator frees space."""
+
+    status, title, slug = 507, "Insufficient storage", "insufficient-storage"
+
+
+class QuotaExceeded(InsufficientStorage):
+    """A write that would take a pod beyond its quota of bytes or resources (RFC 4918 §11.5):
+    nothing of it was written, and it may succeed once something is deleted."""
+
+    title, slug = "Quota exceeded", "quota-exceeded"
 
 
 class NotModified(PodError):

@@ -53,6 +53,16 @@ def choose(accept: str | None, offers: tuple[str, ...] | list[str]) -> str:
     return best
 
 
+def prefers_over(accept: str | None, offer: str, others: tuple[str, ...]) -> bool:
+    """Whether ``accept`` names ``offer`` itself and ranks it above every one of ``others``
+    (``*/*`` alone, or no ``Accept``, prefers nothing)."""
+    if not accept or offer not in accept:
+        return False
+    ranges = _ranges(accept)
+    wanted = quality(ranges, offer)
+    return wanted > 0 and all(wanted > quality(ranges, o) for o in others)
+
+
 def prefers_html(accept: str | None) -> bool:
     """Whether a client (a browser) asks for HTML over JSON."""
     if not accept or "text/html" not in accept:

@@ -1,15 +1,21 @@
 """Settings, read once and typed: defaults < ``settings.toml`` < ``COMMONPOD_*`` < flags.
 
-The data directory holds ``settings.toml``, the master key file ``master.key`` (mode 0600) and
-the SQLite database. Anything wrong makes the server refuse to start with a clear message.
+The data directory holds ``settings.toml``, the SQLite database (unless ``store`` names another
+SQLite file or a PostgreSQL database) and, unless ``master_key_file`` names another place, the
+master key file ``master.key`` (mode 0600). Anything wrong makes the server refuse to start with
+a clear message.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pod.errors import ConfigError
@@ -17,6 +23,49 @@ from pod.errors import ConfigError
 SETTINGS_FILE = "settings.toml"
 MASTER_KEY_FILE = "master.key"
 DATABASE_FILE = "commonpod.db"
+#: who may create an account on the sign-up page (``commonpod account create`` always works)
+SIGNUP_POLICIES = ("open", "closed", "invite")
+#: URL schemes of the ``store`` setting that name a PostgreSQL database
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def is_postgres(store: str) -> bool:
+    """Whether a store location (the ``store`` setting) names a PostgreSQL database."""
+    return urlsplit(store).scheme in POSTGRES_SCHEMES
+
+
+def redacted(store: str) -> str:
+    """A store location fit to print: a password in it is replaced by ``***``."""
+    url = urlsplit(store)
+    if url.password is None:
+        return store
+    host = url.netloc.rpartition("@")[2]
+    return url._replace(netloc=f"{url.username or ''}:***@{host}").geturl()
+
+
+def sqlite_path(store: str) -> Path:
+    """The SQLite file a store location names: a path, or ``sqlite:PATH``."""
+    return Path(store.removeprefix("sqlite:")).expanduser()
+
+
+def check_store(store: str) -> None:
+    """Raise :class:`ConfigError` (naming the setting, never its password) when ``store`` is
+    neither an absolute SQLite file path nor a usable ``postgresql://`` URL."""
+    if is_postgres(store):
+        url = urlsplit(store)
+        try:
+            port = url.port
+        except ValueError:
+            port = 0
+        if url.fragment or port == 0 or not (url.hostname or "host=" in url.query):
+            raise ConfigError(f"store {redacted(store)!r} is not a usable PostgreSQL URL "
+                              "(postgresql://USER@HOST:PORT/DATABASE)")
+        return
+    if "://" in store:
+        raise ConfigError(f"store {redacted(store)!r} must be a SQLite file path or a "
+                          "postgresql:// URL")
+    if not sqlite_path(store).is_absolute():
+        raise ConfigError(f"store {store!r} must be an absolute path (or a postgresql:// URL)")
 
 
 def default_data_dir() -> Path:
@@ -37,14 +86,38 @@ class Settings:
     log_level: str = "info"
     allow_private_fetch: bool = False
     access_log_days: int = 365
+    # reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none: the
+    # header is ignored and the peer address is the client's
+    trusted_proxies: tuple[str, ...] = ()
+    master_key_file: Path | None = None  # absolute; None: ``master.key`` in the data directory
+    header_timeout: int = 20  # seconds for a request head to arrive (pod/http/connection.py)
+    body_timeout: int = 20  # seconds a request body may send nothing (and its grace period)
+    body_min_rate: int = 500  # bytes/s a body must average after body_timeout (0: no minimum)
+    max_connections: int = 1000  # open connections; requests beyond answer 503
+    max_pod_bytes: int = 0  # stored body bytes per pod (0: unlimited); `pod quota` overrides
+    max_pod_resources: int = 0  # resources per pod (0: unlimited); `pod quota` overrides
+    signup: str = "open"  # who may sign up on /.account/signup: open, closed or invite
+    cache_pods: int = 50_000  # pods whose key, grants and type index stay in memory
+    cache_acls: int = 10_000  # parsed ACL documents kept in memory
+    sqlite_mmap_mb: int = 256  # MiB of the database file read through memory mapping (0: off)
+    sqlite_cache_mb: int = 16  # MiB of SQLite page cache per connection
+    # where the sealed store lives: "" for DATA_DIR/commonpod.db, another SQLite file (an
+    # absolute path), or a PostgreSQL database (postgresql://USER@HOST:PORT/DATABASE)
+    store: str = ""
 
     @property
     def master_key_path(self) -> Path:
-        return self.data_dir / MASTER_KEY_FILE
+        return self.master_key_file or self.data_dir / MASTER_KEY_FILE
 
     @property
-    def database_path(self) -> Path:
-        return self.data_dir / DATABASE_FILE
+    def store_location(self) -> str:
+        """The store: a SQLite file path or a ``postgresql://`` URL (the default filled in)."""
+        return self.store or str(self.data_dir / DATABASE_FILE)
+
+    @property
+    def database_path(self) -> Path | None:
+        """The SQLite file of the store; ``None`` when it is a PostgreSQL database."""
+        return None if is_postgres(self.store_location) else sqlite_path(self.store_location)
 
     @property
     def secure_cookies(self) -> bool:
@@ -62,11 +135,45 @@ class Settings:
             raise ConfigError(f"port {self.port} is out of range")
         if self.max_body_bytes <= 0:
             raise ConfigError("max_body_bytes must be positive")
+        for name in ("header_timeout", "body_timeout"):
+            if not 1 <= getattr(self, name) <= 3600:
+                raise ConfigError(f"{name} must be between 1 and 3600 seconds")
+        if self.body_min_rate < 0:
+            raise ConfigError("body_min_rate must be 0 (no minimum) or more bytes per second")
+        if not 1 <= self.max_connections <= 1_000_000:
+            raise ConfigError("max_connections must be between 1 and 1000000")
         if not 1 <= self.access_log_days <= 36500:
             raise ConfigError("access_log_days must be between 1 and 36500")
+        if self.master_key_file is not None and not self.master_key_file.is_absolute():
+            raise ConfigError(f"master_key_file {str(self.master_key_file)!r} must be an "
+                              "absolute path")
+        for name in ("max_pod_bytes", "max_pod_resources"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 (unlimited) or a positive number")
+        for name, low, high in (("cache_pods", 100, 10_000_000), ("cache_acls", 100, 10_000_000),
+                                ("sqlite_mmap_mb", 0, 1_048_576), ("sqlite_cache_mb", 1, 65_536)):
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}")
+        if self.signup not in SIGNUP_POLICIES:
+            raise ConfigError(f"signup must be one of {', '.join(SIGNUP_POLICIES)}, not "
+                              f"{self.signup!r}")
         if self.durability not in ("full", "normal"):
             raise ConfigError("durability must be 'full' (survives power loss) or 'normal'")
-        return replace(self, base_url=base)
+        if self.store:
+            check_store(self.store)
+        return replace(self, base_url=base, trusted_proxies=_networks(self.trusted_proxies))
+
+
+def _networks(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Addresses or CIDR networks, normalised (``10.0.0.1`` → ``10.0.0.1/32``)."""
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(f"trusted_proxies: {value!r} is not an IP address or network "
+                              "(e.g. 10.0.0.1 or 10.0.0.0/8)") from None
+    return tuple(out)
 
 
 ENV_PREFIX = "COMMONPOD_"
@@ -85,10 +192,17 @@ def _coerce(name: str, value: object) -> object:
         if flag is None:
             raise ConfigError(f"setting {name} must be true or false, not {value!r}")
         return flag
+    if kind == "tuple[str, ...]":  # a TOML list, or comma-separated in the environment
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"setting {name} must be a list of strings, not {value!r}")
+        return tuple(i.strip() for i in items if i.strip())
     try:
         if kind == "int":
-            return int(value)  # type: ignore[arg-type]
-        if kind == "Path":
+            if not isinstance(value, str | int | float):  # TOML also has lists, tables, dates
+                raise ConfigError(f"setting {name} must be an integer, not {value!r}")
+            return int(value)
+        if kind in ("Path", "Path | None"):
             return Path(str(value)).expanduser()
         return str(value)
     except ValueError:
@@ -110,7 +224,7 @@ def read_file(data_dir: Path) -> dict[str, object]:
     return raw
 
 
-def load(overrides: dict[str, object | None], env: dict[str, str] | None = None) -> Settings:
+def load(overrides: dict[str, object | None], env: Mapping[str, str] | None = None) -> Settings:
     """Merge defaults, the data directory's file, ``COMMONPOD_*`` and ``overrides``."""
     env = os.environ if env is None else env
     from_env = {
@@ -118,11 +232,15 @@ def load(overrides: dict[str, object | None], env: dict[str, str] | None = None)
     }
     flags = {k: v for k, v in overrides.items() if v is not None}
     data_dir = Path(str(flags.get("data_dir") or from_env.get("data_dir") or default_data_dir()))
+    if data_dir.expanduser().exists() and not data_dir.expanduser().is_dir():
+        raise ConfigError(f"the data directory {data_dir} is not a directory")
     merged = {**read_file(data_dir.expanduser()), **from_env, **flags, "data_dir": data_dir}
     if "base_url" not in merged:  # the URL this server answers on, unless told otherwise
         host = str(merged.get("host", Settings.host))
         merged["base_url"] = f"http://{host}:{merged.get('port', Settings.port)}/"
-    return Settings(**{k: _coerce(k, v) for k, v in merged.items()}).validated()
+    # each value is of its field's type: _coerce checks it at run time, against _TYPES
+    typed: dict[str, Any] = {k: _coerce(k, v) for k, v in merged.items()}
+    return Settings(**typed).validated()
 
 
 def write_file(settings: Settings) -> None:
@@ -134,6 +252,10 @@ def write_file(settings: Settings) -> None:
         f"max_body_bytes = {settings.max_body_bytes}",
         f'durability = "{settings.durability}"',
     ]
+    if settings.master_key_file is not None:  # JSON string escapes are valid TOML
+        lines.append(f"master_key_file = {json.dumps(str(settings.master_key_file))}")
+    if settings.store:
+        lines.append(f"store = {json.dumps(settings.store)}")
     path = settings.data_dir / SETTINGS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:

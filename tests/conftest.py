@@ -11,11 +11,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.postgres import fresh_database, wants_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +50,8 @@ class Server:
     data_dir: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    wrap: tuple[str, ...] = ()  # a command the server runs under (e.g. nsenter …)
+    env: dict[str, str] | None = None  # extra environment (COMMONPOD_* settings)
 
     @property
     def base(self) -> str:
@@ -55,8 +60,9 @@ class Server:
     def start(self, timeout: float = 20.0) -> Server:
         log = (self.data_dir.parent / f"server-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pod", "serve", "--data-dir", str(self.data_dir),
-             "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log)
+            [*self.wrap, sys.executable, "-m", "pod", "serve", "--data-dir", str(self.data_dir),
+             "--port", str(self.port)], cwd=ROOT, stdout=log, stderr=log,
+            env={**os.environ, **(self.env or {})})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -93,34 +99,51 @@ class Server:
         return {**made, **cred}
 
 
-def new_server(tmp: Path, *, allow_private_fetch: bool = True) -> Server:
-    """An initialised (not started) server in ``tmp``; it may fetch from loopback (tests)."""
+def new_server(tmp: Path, *, allow_private_fetch: bool = True, store: str | None = None
+               ) -> Server:
+    """An initialised (not started) server in ``tmp``; it may fetch from loopback (tests).
+    Its store is ``store`` (recorded in its settings), or the SQLite file in its data
+    directory."""
     port = free_port()
     data = tmp / "data"
-    cli("init", "--base-url", f"http://127.0.0.1:{port}/", data_dir=data)
+    cli("init", "--base-url", f"http://127.0.0.1:{port}/", *(("--store", store) if store else ()),
+        data_dir=data)
     with (data / "settings.toml").open("a") as f:
         f.write(f"allow_private_fetch = {str(allow_private_fetch).lower()}\n")
     return Server(data, port)
+
+
+@contextmanager
+def live_store() -> Iterator[str | None]:
+    """The store of a live-server fixture: a fresh PostgreSQL database of its own when
+    ``COMMONPOD_TEST_STORE=postgresql`` (tests/postgres.py), else ``None`` (SQLite)."""
+    if wants_postgres():
+        with fresh_database() as url:
+            yield url
+    else:
+        yield None
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One live server for the session, with pods ``alice`` (private) and ``pub``
     (publicly writable)."""
-    srv = new_server(tmp_path_factory.mktemp("server"))
-    srv.create_pod("alice")
-    srv.create_pod("pub", "--public-write")
-    srv.start()
-    yield srv
-    srv.stop()
+    with live_store() as store:
+        srv = new_server(tmp_path_factory.mktemp("server"), store=store)
+        srv.create_pod("alice")
+        srv.create_pod("pub", "--public-write")
+        srv.start()
+        yield srv
+        srv.stop()
 
 
 @pytest.fixture
 def fresh_server(tmp_path: Path) -> Iterator[Server]:
     """A server of its own for a test that restarts, kills or inspects it."""
-    srv = new_server(tmp_path)
-    yield srv
-    srv.stop(signal.SIGKILL)
+    with live_store() as store:
+        srv = new_server(tmp_path, store=store)
+        yield srv
+        srv.stop(signal.SIGKILL)
 
 
 @pytest.fixture

@@ -1,50 +1,41 @@
-"""A small DPoP client for tests: keys, proofs (RFC 9449 §4.2) and the client-credentials grant."""
+"""DPoP for tests, on the SDK (apps.sdk): keys and proofs (RFC 9449 §4.2), the
+client-credentials grant, and the headers of one request. Tests that forge proofs may set a
+proof's ``iat``, ``jti`` or any other claim; :func:`operator_token` signs tokens with the
+server's own key and is the one helper here that needs the server."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import asyncio
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-from joserfc import jws
-from joserfc.jwk import ECKey
+
+from apps.sdk import client_credentials
+from apps.sdk.dpop import DPoPKey as SdkKey
 
 
-class DPoPKey:
-    """An ES256 key pair that signs DPoP proofs."""
-
-    def __init__(self) -> None:
-        self.key = ECKey.generate_key("P-256")
+class DPoPKey(SdkKey):
+    """The SDK's ES256 proof key, whose proofs a test may bend: another ``iat`` or ``jti``,
+    or extra claims."""
 
     def proof(self, method: str, url: str, access_token: str | None = None, *,
-              iat: float | None = None, jti: str | None = None, **extra: Any) -> str:
-        claims: dict[str, Any] = {"htm": method, "htu": url, "jti": jti or uuid.uuid4().hex,
-                                  "iat": int(time.time() if iat is None else iat), **extra}
-        if access_token is not None:
-            digest = hashlib.sha256(access_token.encode()).digest()
-            claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.key.as_dict(private=False)}
-        return jws.serialize_compact(header, _json(claims), self.key)
-
-
-def _json(claims: dict[str, Any]) -> bytes:
-    import json
-
-    return json.dumps(claims).encode()
+              iat: float | None = None, jti: str | None = None, nonce: str | None = None,
+              **extra: Any) -> str:
+        claims = self.claims(method, url, access_token, nonce=nonce)
+        if iat is not None:
+            claims["iat"] = int(iat)
+        if jti is not None:
+            claims["jti"] = jti
+        return self.sign({**claims, **extra})
 
 
 def client_credentials_token(issuer: str, client_id: str, secret: str, key: DPoPKey) -> str:
-    """Get a DPoP-bound access token with the client-credentials grant."""
-    token_url = httpx.get(issuer + ".well-known/openid-configuration").json()["token_endpoint"]
-    r = httpx.post(token_url, data={"grant_type": "client_credentials", "scope": "webid"},
-                   auth=(client_id, secret), headers={"DPoP": key.proof("POST", token_url)})
-    assert r.status_code == 200, r.text
-    assert r.json()["token_type"] == "DPoP"
-    return r.json()["access_token"]
+    """A DPoP-bound access token from the client-credentials grant (the SDK's sign-in)."""
+    session = asyncio.run(client_credentials(issuer, client_id, secret, key=key))
+    return session.access_token
 
 
 def dpop_headers(key: DPoPKey, token: str, method: str, url: str) -> dict[str, str]:
@@ -52,7 +43,8 @@ def dpop_headers(key: DPoPKey, token: str, method: str, url: str) -> dict[str, s
 
 
 class DPoPClient:
-    """One identity with a DPoP key and a client-credentials token from ``issuer``."""
+    """One identity with a DPoP key and a client-credentials token from ``issuer``; its
+    requests are plain httpx requests, so tests see every answer as it is."""
 
     def __init__(self, issuer: str, who: dict[str, str]):
         self.who, self.key = who, DPoPKey()
@@ -68,26 +60,29 @@ class DPoPClient:
 def operator_token(data_dir: Path, issuer: str, **changes: Any) -> tuple[str, DPoPKey]:
     """An access token signed with the server's real key (read as its operator can), with
     claims changed: for tests of what the resource server accepts."""
-    import asyncio
-
+    from auth.accounts import instance_of
     from auth.oidc.dpop import thumbprint
-    from auth.oidc.tokens import SigningKeys
+    from auth.oidc.tokens import ACCOUNT_CLAIM, SigningKeys
     from pod.runtime import open_runtime
     from pod.settings import load as load_settings
 
     key = DPoPKey()
+    webid = str(changes.get("webid", issuer + "alice/profile/card#me"))
 
     async def sign() -> str:
         rt = await open_runtime(load_settings({"data_dir": data_dir}))
         try:
             keys = await SigningKeys.load_or_create(rt.system)
+            instance = await instance_of(rt.pods, issuer, webid)  # what real tokens carry
         finally:
             await rt.close()
         now = int(time.time())
-        claims = {"iss": issuer, "sub": "x", "webid": issuer + "alice/profile/card#me",
+        claims = {"iss": issuer, "sub": "x", "webid": webid,
                   "client_id": "cred_forged", "aud": ["solid", "cred_forged"], "iat": now,
                   "exp": now + 300, "jti": uuid.uuid4().hex, "scope": "webid",
-                  "cnf": {"jkt": thumbprint(key.key.as_dict(private=False))}}
+                  "cnf": {"jkt": thumbprint(key.jwk)}}
+        if instance is not None:
+            claims[ACCOUNT_CLAIM] = instance
         claims.update(changes)
         return keys.sign(claims, typ="at+jwt")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from auth.ratelimit import FailureLimiter
-from auth.routes.web import ACCOUNT_PAGE, safe_return_to
+from auth.http.web import ACCOUNT_PAGE, safe_return_to
+from auth.ratelimit import BackOff, FailureLimiter
 from tests.conftest import Server, cli
 
 PASSWORD = "correct horse battery"
@@ -205,7 +205,7 @@ def test_repeated_failures_are_rate_limited(fresh_server: Server) -> None:
         data_dir=srv.data_dir)
     srv.start()
     with browser(srv) as c:
-        for _ in range(5):
+        for _ in range(3):  # then the account and address back off (docs/auth.md)
             assert login(c, "target", "wrong guess").status_code == 400
         for password in ("wrong guess", PASSWORD):  # even the right password must wait
             done = login(c, "target", password)
@@ -213,8 +213,8 @@ def test_repeated_failures_are_rate_limited(fresh_server: Server) -> None:
             assert 0 < int(done.headers["retry-after"]) <= 900
             assert "Too many failed sign-ins" in done.text and "<form" in done.text
             assert "cp_session" not in c.cookies
-        # one address failing across many names is limited too
-        for i in range(15):
+        # one address failing across many names is limited too (20 in 15 minutes)
+        for i in range(17):
             assert login(c, f"nobody-{i}", "wrong guess").status_code == 400
         done = login(c, "somebody-else", "wrong guess")
         assert done.status_code == 429 and int(done.headers["retry-after"]) > 0
@@ -306,6 +306,30 @@ def test_a_safe_return_to_is_followed(server: Server) -> None:
 ])
 def test_return_to_rule(value: str | None, safe: bool) -> None:
     assert safe_return_to(value) == (value if safe else ACCOUNT_PAGE)
+
+
+def test_back_off_doubles_after_the_free_failures_and_is_forgotten() -> None:
+    backoff = BackOff(free=3, base=5, cap=60, forget=1000, max_keys=2)
+    for t in (0, 1, 2):
+        assert backoff.retry_after("k", now=t) is None
+        backoff.fail("k", now=t)
+    waits = []
+    now = 2.0
+    for _ in range(5):  # each further failure doubles the wait, up to the cap
+        wait = backoff.retry_after("k", now=now)
+        waits.append(wait)
+        now += wait or 0
+        backoff.fail("k", now=now)
+    assert waits == [5, 10, 20, 40, 60]
+    assert backoff.retry_after("k", now=now + 59) == 1
+    assert backoff.retry_after("k", now=now + 1000) is None  # a quiet spell: forgotten
+    backoff.fail("k", now=now + 1000)
+    assert backoff.retry_after("k", now=now + 1000) is None  # and it starts afresh
+    backoff.clear("k")
+    backoff.fail("a", now=1)
+    backoff.fail("b", now=2)
+    backoff.fail("c", now=3)  # only two keys are kept
+    assert len(backoff._keys) == 2
 
 
 def test_failure_limiter_window_and_bounds() -> None:

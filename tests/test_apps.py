@@ -408,6 +408,30 @@ def test_bulk_reads_follow_the_same_rules(srv: Server, board: str) -> None:
     assert collect(kim.own, srv, "kim").status_code == 200  # the owner, directly
 
 
+def test_a_bulk_read_holds_exactly_what_a_get_by_the_same_caller_reads(srv: Server,
+                                                                         board: str) -> None:
+    """GET and ``/.api/collect`` share one read path: a document is in the bulk read when,
+    and only when, the same caller's GET of it answers 200 (nested containers included)."""
+    una = member(srv, "una", contributions=3)
+    nested = CONTRIBUTION.format(webid=una.webid, kind="CareWork", n=4).encode()
+    assert una.own.request("PUT", f"{una.pod}contributions/more/c4", content=nested,
+                           headers=TTL).status_code == 201
+    no_read = ("@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
+               f"<#o> a acl:Authorization; acl:agent <{una.webid}>; acl:accessTo <c2>;"
+               " acl:mode acl:Write.\n")  # nobody reads c2, the owner included
+    assert una.own.request("PUT", f"{una.pod}contributions/c2.acl", content=no_read.encode(),
+                           headers=TTL).status_code == 201
+    app = sign_in_with_app(srv, una, board)
+    documents = [f"{una.pod}contributions/{p}" for p in ("c1", "c2", "c3", "more/c4")]
+    for caller in (app, una.own):
+        r = collect(caller, srv, "una")
+        assert r.status_code == 200, r.text
+        contained = {t.object.value for t in ox.parse(r.content, ox.RdfFormat.TURTLE)
+                     if t.predicate.value == "http://www.w3.org/ns/ldp#contains"}
+        read = {url for url in documents if caller.request("GET", url).status_code == 200}
+        assert contained == read == set(documents) - {documents[1]}
+
+
 def log_of(who: Member, srv: Server, **params: str) -> list[dict[str, Any]]:
     r = who.own.request("GET", f"{srv.base}.api/log", params={"pod": who.name, **params})
     assert r.status_code == 200, r.text

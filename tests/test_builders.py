@@ -15,9 +15,9 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from pod.statements import cryptosuite as suite
-from pod.statements import did_key, did_key_vm, public_key, sign, verify
-from pod.statements.builders import reputation_statement, reward_statement
+from apps.sdk.statements import cryptosuite as suite
+from apps.sdk.statements import did_key, did_key_vm, public_key, sign, verify
+from apps.sdk.statements.builders import reputation_statement, reward_statement
 
 VOCABULARY = Path(__file__).parents[1] / "docs" / "vocabulary.md"
 SEED = bytes(range(32))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from dataclasses import fields
 from pathlib import Path
 
@@ -56,6 +58,31 @@ def test_environment_variables_configure_serve(tmp_path: Path) -> None:
               env={"COMMONPOD_ACCESS_LOG_DAYS": "0"})
     assert bad.returncode != 0 and "access_log_days" in bad.stderr
     del srv
+
+
+def test_a_number_setting_of_another_toml_kind_is_refused_clearly(tmp_path: Path) -> None:
+    """A TOML list or date where settings.toml needs a number stops the command with the
+    setting's name, as a bad number does, not with a traceback."""
+    data = tmp_path / "data"
+    cli("init", "--base-url", "http://127.0.0.1:8000/", data_dir=data)
+    written = (data / "settings.toml").read_text()
+    for value in ("[30]", "2024-01-01", "{ days = 30 }", "'thirty'"):
+        (data / "settings.toml").write_text(written + f"access_log_days = {value}\n")
+        bad = cli("pod", "create", "bob", data_dir=data, check=False)
+        assert bad.returncode != 0 and "access_log_days" in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr
+
+
+def test_ci_type_checks_every_package_strictly() -> None:
+    """.ci/run runs mypy (issue #11 §5), strict, on every package the wheel ships."""
+    steps = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "mypy" in steps
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    mypy = config["tool"]["mypy"]
+    assert mypy["strict"] is True and mypy["warn_unreachable"] is True
+    assert set(mypy["files"]) == {"pod", "auth", "apps", "vocab"}
+    test_extra = config["project"]["optional-dependencies"]["test"]
+    assert {"mypy", "types-Authlib"} <= {re.split(r"[<>=~! ]", req)[0] for req in test_extra}
 
 
 def test_help_lists_every_command() -> None:

@@ -3,13 +3,17 @@ servers on loopback: a user of server A reads resources on server B."""
 
 from __future__ import annotations
 
+import json
+import re
+import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import Server, new_server
-from tests.dpop import DPoPClient
+from tests.conftest import Server, free_port, new_server
+from tests.dpop import DPoPClient, DPoPKey
 
 TTL = {"Content-Type": "text/turtle"}
 ACL = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
@@ -130,12 +134,69 @@ def test_no_fetching_from_private_addresses_unless_allowed(servers, ann, tmp_pat
         guest = DPoPClient(servers[0].base, ann)
         r = guest.request("GET", closed.base + "open/")
         assert r.status_code == 401, r.text
-        detail = r.json()["detail"]
-        assert "cannot read the WebID profile" in detail
-        assert "non-public address 127.0.0.1" in detail and "allow_private_fetch" in detail
+        assert r.json()["detail"] == "the WebID profile could not be fetched"
+        _reveals_nothing(r)
         assert httpx.get(closed.base + "open/").status_code == 200  # anonymous still fine
     finally:
         closed.stop()
+
+
+_ADDRESS = re.compile(r"\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:]*:[0-9a-f]*\]?|localhost",
+                      re.IGNORECASE)
+
+
+def _reveals_nothing(r: httpx.Response) -> None:
+    """A 401 for a failed fetch names no address, DNS answer or exception (#9 §6)."""
+    for text in (r.json()["detail"], r.headers["www-authenticate"]):
+        assert not _ADDRESS.search(text.replace("WWW-Authenticate", "")), text
+        for leak in ("Errno", "Error", "refused", "resolve", "non-public", "reset", "timed",
+                     "allow_private_fetch", "http"):
+            assert leak not in text, text
+
+
+def test_failed_fetches_give_generic_401_details(servers, bea) -> None:
+    """Tokens whose issuer's discovery document, keys or WebID profile cannot be fetched
+    (nothing listening; a name that does not resolve) get 401s saying only which document.
+    The WebIDs live on A and the requests go to B (A refuses another issuer's token for a
+    WebID of its own before looking anything up)."""
+    a, _ = servers
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    issuer = a.base + "apub/issuer"  # its discovery document names a JWKS nobody serves
+    config = json.dumps({"issuer": issuer, "jwks_uri": dead + "/jwks"}).encode()
+    r = httpx.put(issuer + "/.well-known/openid-configuration", content=config,
+                  headers={"Content-Type": "application/json"})
+    assert r.status_code in (201, 204), r.text
+    cases = [(dead + "/", "the issuer's OpenID configuration could not be fetched"),
+             (issuer, "the issuer's keys could not be fetched")]
+    for n, (iss, detail) in enumerate(cases):
+        profile = a.base + f"apub/profile-{n}.ttl"
+        r = httpx.put(profile, content=f"<#me> <http://www.w3.org/ns/solid/terms#oidcIssuer>"
+                      f" <{iss}>.".encode(), headers=TTL)
+        assert r.status_code in (201, 204), r.text
+        r = _forged_request(bea["pod"], iss, profile + "#me")
+        assert r.status_code == 401 and r.json()["detail"] == detail, r.text
+        _reveals_nothing(r)
+    r = _forged_request(bea["pod"], dead + "/", "http://no-such-host.invalid/card#me")
+    assert r.status_code == 401, r.text
+    assert r.json()["detail"] == "the WebID profile could not be fetched"
+    _reveals_nothing(r)
+
+
+def _forged_request(url: str, issuer: str, webid: str) -> httpx.Response:
+    """GET ``url`` with a token of ``issuer`` for ``webid``, signed by a key of our own and
+    bound to a DPoP key: good enough to make the server look the issuer up."""
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+
+    dpop, signer = DPoPKey(), ECKey.generate_key("P-256")
+    now = int(time.time())
+    token = jwt.encode({"alg": "ES256", "typ": "at+jwt", "kid": "k1"},
+                       {"iss": issuer, "webid": webid, "sub": "x", "aud": ["solid"],
+                        "client_id": "https://app.example/id", "iat": now, "exp": now + 300,
+                        "jti": uuid.uuid4().hex, "cnf": {"jkt": dpop.key.thumbprint()}},
+                       signer)
+    return httpx.get(url, headers={"Authorization": f"DPoP {token}",
+                                   "DPoP": dpop.proof("GET", url, token)}, timeout=30)
 
 
 # --- the fetcher on its own -----------------------------------------------------------------

@@ -104,3 +104,48 @@ def test_first_start_on_another_port_names_that_port_and_keeps_files_private(
             assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f"{f.name} is readable by others"
     finally:
         srv.stop()
+
+
+def test_the_master_key_can_live_apart_from_the_database(tmp_path: Path) -> None:
+    """``init --master-key PATH`` puts the key elsewhere and records where in settings.toml, so
+    serve, pod create and keys rotate find it; the refusals still hold there."""
+    data, key = tmp_path / "data", tmp_path / "secrets" / "pod.key"
+    port = free_port()
+    cli("init", "--base-url", f"http://127.0.0.1:{port}/", "--master-key", str(key),
+        data_dir=data)
+    assert len(key.read_bytes()) == 32 and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
+    assert not (data / "master.key").exists()
+    srv = Server(data, port)
+    srv.create_pod("alice", "--public-write")
+    url = srv.base + "alice/notes/doc.ttl"
+    try:
+        srv.start()
+        put = httpx.put(url, content=DOC, headers={"Content-Type": "text/turtle"})
+        assert put.status_code == 201
+        srv.stop()
+        old = key.read_bytes()
+        assert '"pods": 1' in cli("keys", "rotate", data_dir=data).stdout
+        assert key.read_bytes() != old and stat.S_IMODE(key.stat().st_mode) == 0o600
+        assert sorted(p.name for p in key.parent.iterdir()) == ["pod.key"]
+        assert not list(data.glob("master.key*"))
+        srv.start()
+        got = httpx.get(url)
+        assert got.status_code == 200 and b"kept across rotation" in got.content
+    finally:
+        srv.stop()
+    moved = tmp_path / "moved.key"
+    key.rename(moved)
+    _serve_refuses(data, "is missing")  # never a fresh key over existing data
+    assert not key.exists() and not (data / "master.key").exists()
+    made = cli("pod", "create", "bob", "--master-key", str(moved), data_dir=data)
+    assert '"pod"' in made.stdout  # the flag overrides settings.toml
+    moved.chmod(0o644)
+    done = cli("pod", "create", "carl", "--master-key", str(moved), data_dir=data, check=False)
+    assert done.returncode != 0 and "must be readable by its owner only" in done.stderr
+    done = cli("pod", "create", "carl", data_dir=data, check=False,
+               env={"COMMONPOD_MASTER_KEY_FILE": "relative.key"})
+    assert done.returncode != 0 and "must be an absolute path" in done.stderr
+    again = cli("init", "--master-key", str(moved), data_dir=tmp_path / "other", check=False)
+    assert again.returncode != 0 and "not overwriting" in again.stderr
+    assert not (tmp_path / "other" / "settings.toml").exists()

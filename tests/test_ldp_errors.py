@@ -75,13 +75,19 @@ def test_errors_are_problem_documents(http, pub, method, path, headers, body, st
 
 
 def test_browsers_get_an_html_error_page(http, pub):
+    # a browser's GET gets the pod browser's page: nothing there is a readable 404 page …
     r = http.get(pub + "missing", headers={"accept": BROWSER})
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("text/html")
-    assert "<html" in r.text.lower() and "404" in r.text
+    assert "<html" in r.text.lower() and "Nothing here" in r.text
+    # … and a stranger is sent to sign in
     r = http.get("/alice/", headers={"accept": BROWSER})
+    assert r.status_code == 303 and r.headers["location"].startswith("/.account/login?")
+    # a client ranking HTML no higher than RDF gets the LDP edge's HTML error page
+    r = http.get("/alice/", headers={"accept": "text/html, text/turtle"})
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("text/html")
+    assert "<html" in r.text.lower() and "401" in r.text
     assert "www-authenticate" in r.headers
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -210,3 +211,41 @@ def test_token_claims_are_checked(server: Server, changes: dict, why: str | None
         assert r.status_code == 200  # the forging itself is sound: a valid token passes
     else:
         assert r.status_code == 401, r.text
+
+
+@pytest.mark.parametrize("changes", [{"webid": 123}, {"webid": None}, {"webid": ["x"]},
+                                     {"webid": "not a url"}, {"client_id": ["x"]}])
+def test_claims_of_the_wrong_type_are_refused(server: Server, changes: dict) -> None:
+    """Found by tests/test_fuzz.py: a validly signed token whose webid was a number was taken
+    as an agent, and its access-log record then failed every flush of the owner's log."""
+    token, key = _forge(server, **changes)
+    url = server.base + "alice/"
+    r = httpx.get(url, headers=dpop_headers(key, token, "GET", url))
+    assert r.status_code == 401, r.text
+    assert "invalid_token" in r.headers["www-authenticate"]
+
+
+def _b64(part: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("kty", [["EC"], {"EC": True}])
+def test_a_proof_whose_jwk_kty_is_no_string_is_refused(server: Server, owner, key,
+                                                        kty: object) -> None:
+    """Found by mypy: a DPoP proof whose jwk ``kty`` was a JSON array or object failed the
+    key lookup with a TypeError instead of a refusal (RFC 9449 §4.3 item 7)."""
+    token = _token(server, owner, key)
+    url, token_url = owner["pod"], server.base + ".oidc/token"
+
+    def proof(method: str, at: str, access_token: str | None = None) -> str:
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": {**key.jwk, "kty": kty}}
+        return f"{_b64(header)}.{_b64(key.claims(method, at, access_token))}.{'A' * 86}"
+
+    read = httpx.get(url, headers={"Authorization": f"DPoP {token}",
+                                   "DPoP": proof("GET", url, token)})
+    assert read.status_code == 401, read.text
+    assert "DPoP" in read.headers["www-authenticate"]
+    issued = httpx.post(token_url, data={"grant_type": "client_credentials"},
+                        auth=(owner["client_id"], owner["client_secret"]),
+                        headers={"DPoP": proof("POST", token_url)})
+    assert issued.status_code == 400 and issued.json()["error"] == "invalid_dpop_proof"

@@ -190,6 +190,25 @@ def test_wrong_redirect_uri_gets_an_error_page(server: Server) -> None:
         assert c.get(auth_query("app_unknown", challenge)).status_code == 400
 
 
+@pytest.mark.parametrize("params", [
+    {"response_type": '"'}, {"response_type": "code\\"}, {"response_type": "c\u00f6de"},
+    {"redirect_uri": REDIRECT + '"'}, {"redirect_uri": "http://127.0.0.1:9/\u00e9"},
+    {"scope": 'openid "webid"'}, {"code_challenge": "\\" * 43},
+])
+def test_malformed_authorization_parameters_get_an_error_page(server: Server,
+                                                              params: dict[str, str]) -> None:
+    """Found by tests/test_fuzz.py: a value outside its RFC 6749 Appendix A grammar once made
+    authlib fail to build its error (500); it is refused on a page, and never redirected."""
+    app = register(server)
+    extra = dict(params)
+    challenge = extra.pop("code_challenge", pkce()[1])
+    query = auth_query(app["client_id"], challenge, extra.pop("redirect_uri", REDIRECT), **extra)
+    with browser(server) as c:
+        r = c.get(query)
+    assert r.status_code == 400, r.text
+    assert "location" not in r.headers and "RFC " in r.text
+
+
 def test_wrong_code_verifier(server: Server, user: str) -> None:
     app = register(server)
     _, challenge = pkce()

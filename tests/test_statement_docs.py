@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pod.statements import decode_private_key, public_key, public_key_multibase, verify
+from apps.sdk.statements import decode_private_key, public_key, public_key_multibase, verify
 from tests.conftest import cli
 
 DOC = Path(__file__).parents[1] / "docs" / "statements.md"

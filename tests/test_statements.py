@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pyld import jsonld
 
-from pod.statements import (
+from apps.sdk.statements import (
     TransformError,
     decode_private_key,
     decode_public_key,
@@ -28,8 +28,8 @@ from pod.statements import (
     sign,
     verify,
 )
-from pod.statements import cryptosuite as suite
-from pod.statements.multikey import decode_multibase, encode_multibase
+from apps.sdk.statements import cryptosuite as suite
+from apps.sdk.statements.multikey import decode_multibase, encode_multibase
 from tests.conftest import cli
 from vocab.contexts import CREDENTIALS_V2, OPEN_BADGES_V3, UnknownContext, document_loader
 

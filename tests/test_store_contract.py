@@ -1,37 +1,48 @@
-"""The storage contract (pod/store/base.py), run against every backend."""
+"""The storage contract (pod/store/base.py), run against every backend: the embedded SQLite
+file and a PostgreSQL database of the test's own (tests/postgres.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from pod.errors import VersionConflict
-from pod.store.base import ABSENT, PodRow
-from pod.store.sqlite import SQLiteBackend
-
-BACKENDS: dict[str, Callable[[Path], object]] = {
-    "sqlite": lambda d: SQLiteBackend(d / "store.db"),
-}
+from pod.store.backends import open_backend
+from pod.store.base import ABSENT, CopyableBackend, PodRow
+from tests.postgres import fresh_database
 
 P1, P2 = b"p" * 16, b"q" * 16
 
-
-@pytest.fixture(params=sorted(BACKENDS))
-def backend(request, tmp_path: Path):
-    b = BACKENDS[request.param](tmp_path)
-    yield b
-    asyncio.run(b.close())
+Opener = Callable[[], Awaitable[CopyableBackend]]
+Test = Callable[[CopyableBackend], Awaitable[None]]
 
 
-def run(coro):
-    return asyncio.run(coro)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the backend under test (in the test's own event loop, as a server would)."""
+    if request.param == "sqlite":
+        yield lambda: open_backend(str(tmp_path / "store.db"))
+    else:
+        with fresh_database() as url:
+            yield lambda: open_backend(url)
 
 
-def test_get_put_delete_scoped_by_pod(backend) -> None:
-    async def go():
+def run(opener: Opener, test: Test) -> None:
+    async def go() -> None:
+        backend = await opener()
+        try:
+            await test(backend)
+        finally:
+            await backend.close()
+
+    asyncio.run(go())
+
+
+def test_get_put_delete_scoped_by_pod(opener: Opener) -> None:
+    async def go(backend: CopyableBackend) -> None:
         async with backend.write(P1) as tx:
             await tx.put(b"k", b"v1", b"ver1")
         async with backend.read(P1) as r:
@@ -45,11 +56,11 @@ def test_get_put_delete_scoped_by_pod(backend) -> None:
         async with backend.read(P1) as r:
             assert await r.get(b"k") is None
 
-    run(go())
+    run(opener, go)
 
 
-def test_transaction_is_atomic_and_rolls_back(backend) -> None:
-    async def go():
+def test_transaction_is_atomic_and_rolls_back(opener: Opener) -> None:
+    async def go(backend: CopyableBackend) -> None:
         with pytest.raises(RuntimeError):
             async with backend.write(P1) as tx:
                 await tx.put(b"a", b"1", b"v")
@@ -58,11 +69,11 @@ def test_transaction_is_atomic_and_rolls_back(backend) -> None:
         async with backend.read(P1) as r:
             assert await r.get(b"a") is None and await r.get(b"b") is None
 
-    run(go())
+    run(opener, go)
 
 
-def test_expected_versions(backend) -> None:
-    async def go():
+def test_expected_versions(opener: Opener) -> None:
+    async def go(backend: CopyableBackend) -> None:
         async with backend.write(P1) as tx:
             await tx.put(b"k", b"1", b"v1", expect=ABSENT)
         with pytest.raises(VersionConflict):
@@ -79,27 +90,27 @@ def test_expected_versions(backend) -> None:
         async with backend.read(P1) as r:
             assert (await r.get(b"k")).version == b"v2"
 
-    run(go())
+    run(opener, go)
 
 
-def test_concurrent_transactions_serialise(backend) -> None:
-    async def bump():
+def test_concurrent_transactions_serialise(opener: Opener) -> None:
+    async def bump(backend: CopyableBackend) -> None:
         async with backend.write(P1) as tx:
             rec = await tx.get(b"n")
             n = int(rec.value) if rec else 0
             await asyncio.sleep(0)  # give another writer every chance to interleave
             await tx.put(b"n", str(n + 1).encode(), b"v")
 
-    async def go():
-        await asyncio.gather(*(bump() for _ in range(50)))
+    async def go(backend: CopyableBackend) -> None:
+        await asyncio.gather(*(bump(backend) for _ in range(50)))
         async with backend.read(P1) as r:
             assert (await r.get(b"n")).value == b"50"
 
-    run(go())
+    run(opener, go)
 
 
-def test_pods_keyring_and_drop(backend) -> None:
-    async def go():
+def test_pods_keyring_and_drop(opener: Opener) -> None:
+    async def go(backend: CopyableBackend) -> None:
         await backend.create_pod(PodRow(P1, b"wrapped1"), b"index1")
         with pytest.raises(VersionConflict):
             await backend.create_pod(PodRow(P2, b"wrapped2"), b"index1")
@@ -115,4 +126,115 @@ def test_pods_keyring_and_drop(backend) -> None:
         async with backend.read(P1) as r:
             assert await r.get(b"k") is None
 
-    run(go())
+    run(opener, go)
+
+
+def test_replace_pod_gives_the_name_to_rows_written_before(opener: Opener) -> None:
+    """An import writes a pod under an id no name points at, then takes the name over in one
+    commit: the old rows go, the new ones were there all along."""
+    async def go(backend: CopyableBackend) -> None:
+        await backend.create_pod(PodRow(P1, b"wrapped1"), b"index1")
+        async with backend.write(P1) as tx:
+            await tx.put(b"old", b"1", b"v")
+        async with backend.write(P2) as tx:  # staged: no name points at P2 yet
+            await tx.put(b"new", b"2", b"v")
+        assert await backend.find_pod(b"index1") == PodRow(P1, b"wrapped1")
+        await backend.replace_pod(P1, PodRow(P2, b"wrapped2"))
+        assert await backend.find_pod(b"index1") == PodRow(P2, b"wrapped2")
+        async with backend.read(P1) as r:
+            assert await r.get(b"old") is None
+        async with backend.read(P2) as r:
+            assert (await r.get(b"new")).value == b"2"
+        with pytest.raises(VersionConflict):  # P1 is no pod's any more
+            await backend.replace_pod(P1, PodRow(b"r" * 16, b"wrapped3"))
+        assert await backend.find_pod(b"index1") == PodRow(P2, b"wrapped2")
+
+    run(opener, go)
+
+
+def test_a_write_is_durable_and_visible_elsewhere_when_it_returns(opener: Opener) -> None:
+    """Once ``write`` returns, another connection to the store (another process's) sees it;
+    a write that raised left nothing behind, there either."""
+    async def go(backend: CopyableBackend) -> None:
+        other = await opener()
+        try:
+            async with backend.write(P1) as tx:
+                await tx.put(b"k", b"v1", b"ver1")
+            async with other.read(P1) as r:
+                assert (await r.get(b"k")) is not None
+            with pytest.raises(VersionConflict):
+                async with backend.write(P1) as tx:
+                    await tx.put(b"j", b"v", b"ver")
+                    await tx.put(b"k", b"v2", b"ver2", expect=b"stale")
+            async with other.read(P1) as r:
+                assert await r.get(b"j") is None
+                assert (await r.get(b"k")).value == b"v1"
+        finally:
+            await other.close()
+
+    run(opener, go)
+
+
+def test_a_read_inside_a_write_is_served(opener: Opener) -> None:
+    """A read made while a write transaction is open (a request checking something meanwhile)
+    is served at once, seeing what was committed before."""
+    async def go(backend: CopyableBackend) -> None:
+        async with backend.write(P1) as tx:
+            await tx.put(b"a", b"1", b"v")
+            async with backend.read(P1) as r:
+                assert await r.get(b"a") is None
+        async with backend.read(P1) as r:
+            assert (await r.get(b"a")).value == b"1"
+
+    run(opener, go)
+
+
+def test_reads_nested_in_reads_never_wait_for_each_other(opener: Opener) -> None:
+    """Many requests at once, each reading one pod while it reads another (an access decision
+    reading a user's grants): none waits for a connection another holds."""
+    async def request(backend: CopyableBackend) -> bytes:
+        async with backend.read(P1) as outer:
+            await asyncio.sleep(0.01)  # every request holds its read at once
+            async with backend.read(P2) as inner:
+                assert (await inner.get(b"g")).value == b"grant"
+            return (await outer.get(b"d")).value
+
+    async def go(backend: CopyableBackend) -> None:
+        async with backend.write(P1) as tx:
+            await tx.put(b"d", b"doc", b"v")
+        async with backend.write(P2) as tx:
+            await tx.put(b"g", b"grant", b"v")
+        answers = await asyncio.wait_for(
+            asyncio.gather(*(request(backend) for _ in range(40))), 10)
+        assert answers == [b"doc"] * 40
+
+    run(opener, go)
+
+
+def test_dump_and_load_move_every_row_as_it_is(opener: Opener, tmp_path: Path) -> None:
+    async def go(backend: CopyableBackend) -> None:
+        await backend.create_pod(PodRow(P1, b"wrapped1"), b"index1")
+        await backend.set_keys({"server": b"s1"}, {})
+        for pod in (P2, P1):
+            async with backend.write(pod) as tx:
+                for n in range(3):
+                    await tx.put(bytes([n]) * 16, b"value" + pod, b"ver")
+        rows = [row async for row in backend.dump()]
+        assert [t for t, _ in rows] == ["keyring", "pods", *["records"] * 6]
+        assert rows[1][1] == (P1, b"index1", b"wrapped1")
+        assert [r[:2] for _, r in rows[2:]] == sorted(r[:2] for _, r in rows[2:])  # key order
+        copy = await open_backend(str(tmp_path / "copy.db"))
+        try:
+            async def source():
+                for item in rows:
+                    yield item
+
+            await copy.load(source())
+            assert [row async for row in copy.dump()] == rows
+            assert await copy.find_pod(b"index1") == PodRow(P1, b"wrapped1")
+            await copy.clear()
+            assert [row async for row in copy.dump()] == []
+        finally:
+            await copy.close()
+
+    run(opener, go)

@@ -13,7 +13,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from pod.statements.profiles import ProfileError, controller_document, lists_key
+from apps.sdk.statements.profiles import ProfileError, controller_document, lists_key
 from tests.conftest import Server, cli
 
 SEC = "https://w3id.org/security#"

@@ -161,7 +161,8 @@ def test_agent_groups_and_origins(world, agent: Agent, expected: set[Mode]) -> N
     loop, rt, k = world
     asked: list[tuple[str, str]] = []
 
-    async def is_member(group: str, webid: str) -> bool:
+    async def is_member(group: str, webid: str, owner: str) -> bool:
+        assert owner == rt.access.owner("alice")  # asked for the ACL's pod owner
         asked.append((group, webid))
         return group == GROUP and webid == BOB
 
@@ -181,3 +182,86 @@ def test_agent_groups_and_origins(world, agent: Agent, expected: set[Mode]) -> N
     assert all(webid == agent.webid for _, webid in asked)
     if agent.webid is None:
         assert not asked  # nobody to look up
+
+
+GRANT_TO_CAROL = f"""@prefix cp: <https://commonpod.org/ns#> .
+@prefix odrl: <http://www.w3.org/ns/odrl/2/> .
+@prefix dpv: <https://w3id.org/dpv#> . @prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<#it> a cp:AccessGrant, odrl:Agreement ; odrl:uid <#it> ; odrl:assigner <{OWNER}> ;
+  odrl:assignee <{CAROL}> ; dpv:hasLegalBasis dpv:Consent ; dpv:hasConsentStatus dpv:ConsentGiven ;
+  dcterms:issued "2026-01-01T00:00:00Z"^^xsd:dateTime ;
+  odrl:permission [ odrl:target <{BASE}alice/private/> ; odrl:action odrl:read ;
+    odrl:constraint [ odrl:leftOperand odrl:purpose ; odrl:operator odrl:eq ;
+                      odrl:rightOperand dpv:ServiceProvision ],
+                    [ odrl:leftOperand odrl:dateTime ; odrl:operator odrl:lt ;
+                      odrl:rightOperand "2099-01-01T00:00:00Z"^^xsd:dateTime ] ] .
+"""
+
+
+def test_a_decision_is_a_value_naming_the_grants_it_consulted(world) -> None:
+    """The decision returns what it found — modes, WAC-Allow, the grants that gave modes and
+    the need it refused — and raises only when required, so the access log can name the grant
+    of a refused request too."""
+    loop, rt, k = world
+    doc, grant = Target("alice", "/private/x.ttl"), Target("alice", "/grants/carol")
+
+    async def decide():
+        await rt.resources.put(k, grant, GRANT_TO_CAROL.encode(), "text/turtle", Conditions())
+        try:
+            async with rt.resources.store.read(k) as reader:
+                return (await rt.access.decide_read(reader, k, doc, Agent(CAROL)),
+                        await rt.access.decide_read(reader, k, doc, Agent(BOB)),
+                        await rt.access.decide(reader, k, doc, Agent(CAROL),
+                                               [("/private/x.ttl", W)]))
+        finally:
+            await rt.resources.delete(k, grant, Conditions())
+
+    read, refused, write = loop.run_until_complete(decide())
+    iri = BASE + "alice/grants/carol#it"
+    assert read.allowed and read.modes == {R} and read.grants == (iri,) and read.grant == iri
+    assert read.wac_allow == 'user="read",public=""'
+    read.require()  # allowed: nothing to raise
+    assert not refused.allowed and refused.grants == () and refused.modes == set()
+    with pytest.raises(Forbidden):
+        refused.require()
+    assert write.refused == (W, BASE + "alice/private/x.ttl") and write.grants == (iri,)
+    with pytest.raises(Forbidden):
+        write.require()
+
+
+
+TRIPLE_TERM = "<<( <#a> <#b> <#c> )>>"  # an RDF 1.2 triple term: no part of a grant may be one
+
+
+def test_triple_terms_in_a_grant_count_for_nothing(world) -> None:
+    """A grants document its owner wrote with triple terms (RDF 1.2) where IRIs or literals
+    belong is still read: such an action grants nothing, such a status withdraws the grant,
+    and the access decisions go on. (The owner of ``dora`` first empties the private type
+    index, so the grants are not checked against their shape.)"""
+    loop, rt, _ = world
+    doc = Target("dora", "/private/x.ttl")
+    carol = GRANT_TO_CAROL.replace("alice/", "dora/").replace(
+        "odrl:action odrl:read", f"odrl:action odrl:read, {TRIPLE_TERM}").replace(
+        "<#it> a cp:AccessGrant,", f"<#it> dcterms:title {TRIPLE_TERM} ;\n"
+        f"  <#note> {TRIPLE_TERM} ; a cp:AccessGrant,")
+    bob = GRANT_TO_CAROL.replace("alice/", "dora/").replace(CAROL, BOB).replace(
+        "dpv:ConsentGiven ;", f"dpv:ConsentGiven, {TRIPLE_TERM} ;")
+    writes = [("/settings/privateTypeIndex.ttl",
+               "<> a <http://www.w3.org/ns/solid/terms#TypeIndex> ."),
+              ("/grants/carol", carol), ("/grants/bob", bob)]
+
+    async def decide():
+        await create_pod(rt.pods, rt.resources, "dora")
+        k = await rt.pods.find("dora")
+        for path, body in writes:
+            await rt.resources.put(k, Target("dora", path), body.encode(), "text/turtle",
+                                   Conditions())
+        async with rt.resources.store.read(k) as reader:
+            return (await rt.access.decide_read(reader, k, doc, Agent(CAROL)),
+                    await rt.access.decide_read(reader, k, doc, Agent(BOB)))
+
+    for_carol, for_bob = loop.run_until_complete(decide())
+    assert for_carol.allowed and for_carol.modes == {R}
+    assert for_carol.grants == (BASE + "dora/grants/carol#it",)
+    assert not for_bob.allowed and for_bob.modes == set() and for_bob.grants == ()

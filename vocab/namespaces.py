@@ -2,12 +2,33 @@
 ``AttributeError`` (attribute or ``NS["term"]`` lookup), never a silent new IRI.
 
 Only terms Commonpod actually reads or writes are listed; add a term here before using it.
+Code outside ``vocab/`` spells no IRI (``tests/test_vocab_only.py``): it names a term here and
+takes it as a plain string (:func:`iri_of`), a pyoxigraph node (:func:`node_of`), or a
+namespace's own IRI (:func:`namespace_of`) — once, as a module constant, never per request on a
+hot path.
 """
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 from rdflib.namespace import DefinedNamespace, Namespace
 from rdflib.term import URIRef
+
+
+def iri_of(term: URIRef) -> str:
+    """A term as a plain ``str``: a ``URIRef`` never equals the same IRI as a ``str``, nor a
+    pyoxigraph node's ``value``."""
+    return str(term)
+
+
+def node_of(term: URIRef) -> ox.NamedNode:
+    """A term as a pyoxigraph node."""
+    return ox.NamedNode(term)
+
+
+def namespace_of(namespace: type[DefinedNamespace]) -> str:
+    """A namespace's own IRI (for Turtle ``@prefix`` lines and prefix maps)."""
+    return str(namespace._NS)
 
 
 class LDP(DefinedNamespace):
@@ -53,6 +74,7 @@ class SOLID(DefinedNamespace):
     _NS = Namespace("http://www.w3.org/ns/solid/terms#")
 
     StorageDescription: URIRef
+    Patch: URIRef
     InsertDeletePatch: URIRef
     TypeIndex: URIRef
     ListedDocument: URIRef
@@ -60,6 +82,7 @@ class SOLID(DefinedNamespace):
     TypeRegistration: URIRef
     forClass: URIRef
     instanceContainer: URIRef
+    instance: URIRef
     publicTypeIndex: URIRef
     privateTypeIndex: URIRef
     oidcIssuer: URIRef
@@ -105,6 +128,9 @@ class VCARD(DefinedNamespace):
     Group: URIRef
     hasMember: URIRef
     fn: URIRef
+    hasPhoto: URIRef  # the profile editor (auth/profiles.py): a photo, a bio, links
+    note: URIRef
+    url: URIRef
 
 
 class RDF(DefinedNamespace):
@@ -132,7 +158,9 @@ class XSD(DefinedNamespace):
     double: URIRef
     date: URIRef
     dateTime: URIRef
+    dateTimeStamp: URIRef
     anyURI: URIRef
+    nonNegativeInteger: URIRef
 
 
 class DCTERMS(DefinedNamespace):
@@ -145,6 +173,7 @@ class DCTERMS(DefinedNamespace):
     modified: URIRef
     title: URIRef
     description: URIRef
+    issued: URIRef
 
 
 class SCHEMA(DefinedNamespace):
@@ -157,6 +186,25 @@ class SCHEMA(DefinedNamespace):
     Person: URIRef
     name: URIRef
     description: URIRef
+    AggregateRating: URIRef
+    author: URIRef
+    ratingValue: URIRef
+    worstRating: URIRef
+    bestRating: URIRef
+    ratingCount: URIRef
+    ratingExplanation: URIRef
+    version: URIRef
+    identifier: URIRef
+
+
+class SCHEMA_HTTP(DefinedNamespace):
+    """schema.org under its ``http:`` IRIs, as many Solid profiles use it: new pods' WebID
+    profiles type their owner ``schema:Person`` here (``pod/resources/provision.py``)."""
+
+    _fail = True
+    _NS = Namespace("http://schema.org/")
+
+    Person: URIRef
 
 
 class SEC(DefinedNamespace):
@@ -195,10 +243,11 @@ class CRED(DefinedNamespace):
     issuanceDate: URIRef
     expirationDate: URIRef
     credentialStatus: URIRef
+    evidence: URIRef
 
 
-__all__ = ["ACL", "CRED", "DCTERMS", "FOAF", "LDP", "PIM", "RDF", "SCHEMA", "SEC", "SOLID",
-           "VCARD", "XSD"]
+__all__ = ["ACL", "CRED", "DCTERMS", "FOAF", "LDP", "PIM", "RDF", "SCHEMA", "SCHEMA_HTTP", "SEC",
+           "SOLID", "VCARD", "XSD", "iri_of", "namespace_of", "node_of"]
 
 
 class DPV(DefinedNamespace):
@@ -210,6 +259,12 @@ class DPV(DefinedNamespace):
 
     Purpose: URIRef
     hasPurpose: URIRef
+    # consent, as access grants record it (pod/access/grants.py)
+    Consent: URIRef
+    ConsentGiven: URIRef
+    ConsentWithdrawn: URIRef
+    hasConsentStatus: URIRef
+    hasLegalBasis: URIRef
     AcademicResearch: URIRef
     AccountManagement: URIRef
     CommunicationForCustomerCare: URIRef
@@ -251,3 +306,154 @@ class DPV(DefinedNamespace):
 
 
 __all__ += ["DPV"]
+
+
+class ODRL(DefinedNamespace):
+    """ODRL Information Model 2.2 (http://www.w3.org/ns/odrl/2/): an access grant is an
+    agreement whose permissions carry a purpose and an end date (docs/vocabulary.md)."""
+
+    _fail = True
+    _NS = Namespace("http://www.w3.org/ns/odrl/2/")
+
+    Agreement: URIRef
+    action: URIRef
+    append: URIRef
+    assignee: URIRef
+    assigner: URIRef
+    constraint: URIRef
+    dateTime: URIRef
+    eq: URIRef
+    leftOperand: URIRef
+    lt: URIRef
+    modify: URIRef
+    operator: URIRef
+    permission: URIRef
+    purpose: URIRef
+    read: URIRef
+    rightOperand: URIRef
+    target: URIRef
+    uid: URIRef
+
+
+__all__ += ["ODRL"]
+
+
+class VF(DefinedNamespace):
+    """ValueFlows (https://w3id.org/valueflows/ont/vf#): contributions are economic events,
+    thanks are appreciations (docs/vocabulary.md)."""
+
+    _fail = True
+    _NS = Namespace("https://w3id.org/valueflows/ont/vf#")
+
+    Appreciation: URIRef
+    action: URIRef
+    work: URIRef
+    provider: URIRef
+    receiver: URIRef
+    inScopeOf: URIRef
+    resourceClassifiedAs: URIRef
+    hasPointInTime: URIRef
+    hasBeginning: URIRef
+    hasEnd: URIRef
+    effortQuantity: URIRef
+    appreciationOf: URIRef
+    appreciationWith: URIRef
+
+
+class OM2(DefinedNamespace):
+    """Ontology of units of Measure 2 (http://www.ontology-of-units-of-measure.org/resource/om-2/):
+    a contribution's effort."""
+
+    _fail = True
+    _NS = Namespace("http://www.ontology-of-units-of-measure.org/resource/om-2/")
+
+    hasNumericalValue: URIRef
+    hasUnit: URIRef
+    hour: URIRef
+
+
+class OBV3(DefinedNamespace):
+    """Open Badges 3.0 (https://purl.imsglobal.org/spec/vc/ob/vocab.html#): reward statements."""
+
+    _fail = True
+    _NS = Namespace("https://purl.imsglobal.org/spec/vc/ob/vocab.html#")
+
+    OpenBadgeCredential: URIRef
+    EndorsementCredential: URIRef
+    Achievement: URIRef
+    AchievementSubject: URIRef
+    Profile: URIRef
+    Evidence: URIRef
+    achievement: URIRef
+    Criteria: URIRef  # OB 3.0's context maps the property ``criteria`` to this IRI
+    narrative: URIRef
+    image: URIRef
+
+
+class PROV(DefinedNamespace):
+    """PROV-O (http://www.w3.org/ns/prov#): how a reputation statement was derived."""
+
+    _fail = True
+    _NS = Namespace("http://www.w3.org/ns/prov#")
+
+    Entity: URIRef
+    Activity: URIRef
+    Plan: URIRef
+    wasGeneratedBy: URIRef
+    wasDerivedFrom: URIRef
+    used: URIRef
+    endedAtTime: URIRef
+    wasAssociatedWith: URIRef
+    qualifiedAssociation: URIRef
+    agent: URIRef
+    hadPlan: URIRef
+    wasRevisionOf: URIRef
+    wasAttributedTo: URIRef
+    generatedAtTime: URIRef
+
+
+__all__ += ["OBV3", "OM2", "PROV", "VF"]
+
+
+class AS(DefinedNamespace):
+    """Activity Streams 2.0 (https://www.w3.org/ns/activitystreams#): the access log's Turtle,
+    an app as a grant's party, notifications in an inbox (Linked Data Notifications) when
+    something is shared."""
+
+    _fail = True
+    _NS = Namespace("https://www.w3.org/ns/activitystreams#")
+
+    Activity: URIRef
+    Announce: URIRef
+    Application: URIRef
+    Collection: URIRef
+    Offer: URIRef
+    actor: URIRef
+    context: URIRef
+    endTime: URIRef
+    instrument: URIRef
+    items: URIRef
+    name: URIRef
+    object: URIRef
+    published: URIRef
+    result: URIRef
+    startTime: URIRef
+    summary: URIRef
+    target: URIRef
+    totalItems: URIRef
+
+
+class HTTP(DefinedNamespace):
+    """HTTP Vocabulary in RDF 1.0 (http://www.w3.org/2011/http#): a logged request's method."""
+
+    _fail = True
+    _NS = Namespace("http://www.w3.org/2011/http#")
+
+    methodName: URIRef
+
+
+#: The Solid-OIDC specification's IRI, the value of an OpenID Provider's ``solid_oidc_supported``
+#: discovery metadata
+SOLID_OIDC = "https://solidproject.org/TR/solid-oidc"
+
+__all__ += ["AS", "HTTP", "SOLID_OIDC"]

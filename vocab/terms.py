@@ -7,7 +7,7 @@ raises ``AttributeError`` (a test checks the two agree). Each server serves the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +17,10 @@ from rdflib.term import URIRef
 
 NAMESPACE = "https://commonpod.org/ns#"
 ONTOLOGY = "https://commonpod.org/ns"
+#: the base of our problem types (RFC 9457 §3.1.1 ``type``): base + a slug names each
+PROBLEMS = "https://commonpod.org/problems/"
+#: the format name a pod archive's manifest carries (``commonpod pod export``)
+ARCHIVE_FORMAT = ONTOLOGY + "/pod-archive"
 SOURCE = Path(__file__).resolve().parent / "commonpod.ttl"
 #: the SHACL shapes for the classes Commonpod validates (served at ``/.vocab/shapes``)
 SHAPES = Path(__file__).resolve().parent / "shapes.ttl"
@@ -40,9 +44,34 @@ class CP(DefinedNamespace):
     ReputationStatement: URIRef
     RewardStatement: URIRef
     AccessGrant: URIRef
+    Community: URIRef
+    Rules: URIRef
+    RulesProposal: URIRef
+    Approval: URIRef
     # properties
     evidence: URIRef
     reputation: URIRef
+    tracks: URIRef
+    disclosureThreshold: URIRef
+    grantDuration: URIRef
+    privacyBudget: URIRef
+    epsilon: URIRef
+    # the community's rules (apps/rules)
+    pointsFor: URIRef
+    points: URIRef
+    pointsPerHour: URIRef
+    appreciationWeight: URIRef
+    endorsementWeight: URIRef
+    reputationMethod: URIRef
+    damping: URIRef
+    quorum: URIRef
+    badge: URIRef
+    threshold: URIRef
+    windowDays: URIRef
+    proposes: URIRef
+    approves: URIRef
+    adoptedAs: URIRef
+    showsReputation: URIRef
     # contribution kinds (SKOS concepts in the scheme ContributionKinds)
     ContributionKinds: URIRef
     Code: URIRef
@@ -94,28 +123,38 @@ _KINDS = {
 _ORDER = ("class", "property", "concept scheme", "concept")
 
 
+@dataclass
+class _Facts:
+    """What the document says of one term, gathered while reading it."""
+
+    kind: str | None = None
+    label: str = ""
+    comment: str = ""
+    parents: list[str] = field(default_factory=list)
+
+
 @cache
 def terms() -> tuple[Term, ...]:
     """Every ``cp:`` term the document defines, classes first, in document order."""
-    found: dict[str, dict[str, object]] = {}
+    found: dict[str, _Facts] = {}
     for t in triples():
-        s = t.subject
+        s, o = t.subject, t.object
         if not isinstance(s, ox.NamedNode) or not s.value.startswith(NAMESPACE):
             continue
-        entry = found.setdefault(s.value, {"kind": None, "label": "", "comment": "",
-                                           "parents": []})
-        if t.predicate == _RDF_TYPE and t.object.value in _KINDS and entry["kind"] is None:
-            entry["kind"] = _KINDS[t.object.value]
+        entry = found.setdefault(s.value, _Facts())
+        if isinstance(o, ox.Triple):  # an RDF 1.2 triple term says nothing of a term here
+            continue
+        if t.predicate == _RDF_TYPE and o.value in _KINDS and entry.kind is None:
+            entry.kind = _KINDS[o.value]
         elif t.predicate == _LABEL:
-            entry["label"] = t.object.value
+            entry.label = o.value
         elif t.predicate == _COMMENT:
-            entry["comment"] = " ".join(t.object.value.split())
+            entry.comment = " ".join(o.value.split())
         elif t.predicate == _SUBCLASS:
-            entry["parents"].append(t.object.value)  # type: ignore[union-attr]
-    out = [Term(iri, str(e["kind"]), str(e["label"]), str(e["comment"]),
-                tuple(e["parents"]))  # type: ignore[arg-type]
-           for iri, e in found.items() if e["kind"] is not None]
+            entry.parents.append(o.value)
+    out = [Term(iri, e.kind, e.label, e.comment, tuple(e.parents))
+           for iri, e in found.items() if e.kind is not None]
     return tuple(sorted(out, key=lambda term: _ORDER.index(term.kind)))
 
 
-__all__ = ["CP", "NAMESPACE", "ONTOLOGY", "Term", "terms", "triples", "turtle"]
+__all__ = ["CP", "NAMESPACE", "ONTOLOGY", "PROBLEMS", "Term", "terms", "triples", "turtle"]

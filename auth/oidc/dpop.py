@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from joserfc import jwk, jws
 from joserfc.errors import ExceededSizeError, JoseError, UnsupportedAlgorithmError
-from joserfc.jws import JWSAlgModel
+from joserfc.jwa import JWSAlgModel
 from joserfc.util import base64_to_int, urlsafe_b64encode
 
 from pod.errors import Unauthenticated
@@ -134,14 +134,17 @@ _keys: OrderedDict[str, jwk.Key] = OrderedDict()
 
 def _members(key: dict[str, Any]) -> dict[str, str]:
     """The RFC 7638 §3.2 required members of a public JWK; ValueError when malformed."""
-    names = _THUMBPRINT_MEMBERS.get(key.get("kty"))  # type: ignore[arg-type]
+    kty = key.get("kty")
+    names = _THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
     if names is None:
-        raise ValueError(f"kty {_short(key.get('kty'))!r} is not supported (use EC, OKP or RSA)")
-    members = {name: key.get(name) for name in names}
-    for name, value in members.items():
+        raise ValueError(f"kty {_short(kty)!r} is not supported (use EC, OKP or RSA)")
+    members: dict[str, str] = {}
+    for name in names:
+        value = key.get(name)
         if not isinstance(value, str) or not value:
             raise ValueError(f"member {name!r} is missing or not a string")
-    return members  # type: ignore[return-value]
+        members[name] = value
+    return members
 
 
 def thumbprint(key: dict[str, Any]) -> str:
@@ -153,7 +156,8 @@ def _import(members: dict[str, str]) -> jwk.Key:
     """A public key from its required members only (no ``alg``/``use`` carried along)."""
     if members["kty"] == "RSA" and base64_to_int(members["n"]).bit_length() < MIN_RSA_BITS:
         raise ValueError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
-    return jwk.import_key(members, members["kty"])  # type: ignore[call-overload]
+    data: dict[str, str | list[str]] = {**members}  # joserfc's DictKey
+    return jwk.import_key(data)  # of the type its kty names
 
 
 def _public_key(members: dict[str, str], jkt: str) -> jwk.Key:

@@ -19,22 +19,17 @@ from typing import Any
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6749.models import AuthorizationCodeMixin, TokenMixin
-from authlib.oauth2.rfc7591 import (
-    ClientRegistrationEndpoint,
-    InvalidClientMetadataError,
-    InvalidRedirectURIError,
-)
+from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 
-from auth.oidc.clients import ID_PREFIX, ClientError, ClientInfo, check_redirect_uri
+from auth.oidc.client_metadata import AUTH_METHODS, SCOPES
+from auth.oidc.clients import DEFAULT_GRANTS, ID_PREFIX, ClientInfo
 from pod.store.system import dump
 
-SCOPES = ["openid", "webid", "offline_access"]
 CODE_RECORD = "oidc-code:"
 REFRESH_RECORD = "oidc-refresh:"
 CODE_LIFETIME = 60
 REFRESH_LIFETIME = 14 * 24 * 3600
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
 def digest(secret: str) -> str:
@@ -54,9 +49,16 @@ class Call:
     writes: list[tuple[str, bytes]] = field(default_factory=list)
     consume: list[tuple[str, bytes]] = field(default_factory=list)
     registered: tuple[ClientInfo, dict[str, Any]] | None = None
+    #: the local account the tokens or code are for, and the instance of its pod (both set
+    #: by the route before authlib runs; tokens and codes are bound to the instance)
+    account: str | None = None
+    instance: str | None = None
 
 
 current: ContextVar[Call] = ContextVar("oidc_call")
+
+# types-Authlib annotates some hooks more narrowly than authlib calls and reads them: the
+# overrides below that differ say "[override]: authlib ..." with what authlib does at run time.
 
 
 class AppClient(ClientMixin):
@@ -68,10 +70,12 @@ class AppClient(ClientMixin):
     def get_client_id(self) -> str:
         return self.info.client_id
 
-    def get_default_redirect_uri(self) -> str | None:
+    # [override]: authlib refuses the request when this is falsy (grants/base.py)
+    def get_default_redirect_uri(self) -> str | None:  # type: ignore[override]
         return None  # Solid-OIDC clients always name their redirect_uri
 
-    def get_allowed_scope(self, scope: str | None) -> str:
+    # [override]: authlib passes the request's scope parameter, None when absent
+    def get_allowed_scope(self, scope: str | None) -> str:  # type: ignore[override]
         """The asked scopes this server knows and the client declared (RFC 6749 §3.3)."""
         asked = set((scope or "openid webid").split())
         if self.info.scope is not None:
@@ -108,6 +112,7 @@ class StoredCode(AuthorizationCodeMixin):
     code_challenge: str
     code_challenge_method: str
     expires: float
+    instance: str = ""  # of the account's pod when the code was issued
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -127,6 +132,7 @@ class StoredRefresh(TokenMixin):
     scope: str
     jkt: str
     expires: float
+    instance: str = ""  # of the account's pod when the refresh token was issued
 
     def check_client(self, client: ClientMixin) -> bool:
         return client.get_client_id() == self.client_id
@@ -166,6 +172,8 @@ class CodeGrant(AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
+        # authlib saves a code for a validated request: its payload and client are set
+        assert request.payload is not None and request.client is not None
         data = request.payload.data
         current.get().writes.append((CODE_RECORD + digest(code), dump({
             "client_id": request.client.get_client_id(),
@@ -173,7 +181,7 @@ class CodeGrant(AuthorizationCodeGrant):
             "webid": request.user, "nonce": data.get("nonce"),
             "code_challenge": data["code_challenge"],
             "code_challenge_method": data["code_challenge_method"],
-            "expires": time.time() + CODE_LIFETIME})))
+            "instance": current.get().instance, "expires": time.time() + CODE_LIFETIME})))
 
     def query_authorization_code(self, code: str, client: ClientMixin) -> StoredCode | None:
         found = current.get().code
@@ -195,7 +203,9 @@ class RotatingRefreshGrant(RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str) -> StoredRefresh | None:
+    # [override]: authlib refuses the grant when this is None (grants/refresh_token.py)
+    def authenticate_refresh_token(  # type: ignore[override]
+            self, refresh_token: str) -> StoredRefresh | None:
         call = current.get()
         found = call.refresh
         if (found is None or found.name != REFRESH_RECORD + digest(refresh_token)
@@ -206,7 +216,8 @@ class RotatingRefreshGrant(RefreshTokenGrant):
     def authenticate_user(self, refresh_token: StoredRefresh) -> str:
         return refresh_token.webid
 
-    def revoke_old_credential(self, refresh_token: StoredRefresh) -> None:
+    # [override]: authlib passes what authenticate_refresh_token returned
+    def revoke_old_credential(self, refresh_token: StoredRefresh) -> None:  # type: ignore[override]
         current.get().consume.append((refresh_token.name, refresh_token.version))
 
 
@@ -215,7 +226,7 @@ def new_refresh_token(call: Call, client_id: str, webid: str, scope: str) -> str
     token = secrets.token_urlsafe(32)
     call.writes.append((REFRESH_RECORD + digest(token), dump({
         "client_id": client_id, "webid": webid, "scope": scope, "jkt": call.jkt,
-        "expires": time.time() + REFRESH_LIFETIME})))
+        "instance": call.instance, "expires": time.time() + REFRESH_LIFETIME})))
     return token
 
 
@@ -234,29 +245,22 @@ class Registration(ClientRegistrationEndpoint):
     def generate_client_id(self, request: Any) -> str:
         return ID_PREFIX + secrets.token_urlsafe(18)
 
-    def generate_client_secret(self, request: Any) -> str | None:
+    # [override]: authlib stores what this returns as is; None makes a public client
+    def generate_client_secret(self, request: Any) -> str | None:  # type: ignore[override]
         if request.payload.data.get("token_endpoint_auth_method") == "none":
             return None
         return secrets.token_urlsafe(32)
 
     def save_client(self, client_info: dict[str, Any], client_metadata: dict[str, Any],
                     request: Any) -> ClientInfo:
-        """Check what authlib's claims do not (redirect URIs, grants) and queue the record."""
-        try:
-            uris = client_metadata.get("redirect_uris")
-            if not isinstance(uris, list) or not uris:
-                raise ClientError("redirect_uris is required")
-            grants = client_metadata.get("grant_types", ["authorization_code"])
-            if not set(grants) <= {"authorization_code", "refresh_token"}:
-                raise ClientError("grant_types may be authorization_code and refresh_token")
-            info = ClientInfo(
-                client_info["client_id"], tuple(check_redirect_uri(u) for u in uris),
-                str(client_metadata.get("client_name", "")), tuple(grants),
-                client_metadata.get("scope"), client_metadata["token_endpoint_auth_method"],
-                digest(client_info["client_secret"]) if client_info["client_secret"] else None)
-        except ClientError as error:
-            kind = InvalidRedirectURIError if "redirect" in str(error) else \
-                InvalidClientMetadataError
-            raise kind(str(error)) from None
+        """Queue the record of a client whose metadata the route has checked already
+        (:func:`auth.oidc.client_metadata.registration`)."""
+        secret = client_info["client_secret"]
+        info = ClientInfo(
+            client_info["client_id"], tuple(client_metadata["redirect_uris"]),
+            client_metadata.get("client_name", ""),
+            tuple(client_metadata.get("grant_types", DEFAULT_GRANTS)),
+            client_metadata.get("scope"), client_metadata["token_endpoint_auth_method"],
+            digest(secret) if secret else None)
         current.get().registered = (info, client_metadata)
         return info

@@ -13,13 +13,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    ClientMixin,
+    InvalidGrantError,
+    OAuth2Request,
+)
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, JsonRequest
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload, JsonPayload, JsonRequest
 
 from auth.credentials import Credential
 from auth.oidc import grants
-from auth.oidc.grants import SCOPES, Call
+from auth.oidc.client_metadata import SCOPES
+from auth.oidc.grants import Call
 from auth.oidc.tokens import AccessTokens
 
 
@@ -32,10 +38,11 @@ class CredentialClient(ClientMixin):
     def get_client_id(self) -> str:
         return self.credential.client_id
 
-    def get_default_redirect_uri(self) -> str | None:
+    # [override] on these two: as on auth.oidc.grants.AppClient's
+    def get_default_redirect_uri(self) -> str | None:  # type: ignore[override]
         return None
 
-    def get_allowed_scope(self, scope: str | None) -> str:
+    def get_allowed_scope(self, scope: str | None) -> str:  # type: ignore[override]
         asked = set((scope or "webid").split())
         return " ".join(s for s in SCOPES if s in asked and s != "offline_access") or "webid"
 
@@ -64,8 +71,10 @@ class Provider(AuthorizationServer):
         self.register_grant(ClientCredentialsGrant)
         self.register_grant(grants.CodeGrant, [grants.S256Challenge(required=True)])
         self.register_grant(grants.RotatingRefreshGrant)
-        self.register_endpoint(grants.Registration)
-        self.register_token_generator("default", self._generate)
+        # authlib takes any endpoint class with an ENDPOINT_NAME (its own RFC 7591 endpoint
+        # is no Endpoint subclass) and any token generator function, as its docs show
+        self.register_endpoint(grants.Registration)  # type: ignore[arg-type]
+        self.register_token_generator("default", self._generate)  # type: ignore[arg-type]
 
     def run(self, call: Call, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one of authlib's entry points with ``call`` as its context."""
@@ -81,11 +90,14 @@ class Provider(AuthorizationServer):
         """Run the token endpoint for a request whose client was looked up beforehand."""
         call = call or Call()
         call.client, call.jkt = client, jkt
-        return self.run(call, self.create_token_response, request)
+        response: tuple[int, dict[str, Any], list[tuple[str, str]]] = self.run(
+            call, self.create_token_response, request)
+        return response
 
     # --- authlib's hooks -------------------------------------------------------------------
 
-    def query_client(self, client_id: str) -> ClientMixin | None:
+    # [override]: authlib refuses the client when this is None (authenticate_client.py)
+    def query_client(self, client_id: str) -> ClientMixin | None:  # type: ignore[override]
         client = grants.current.get().client
         return client if client is not None and client.get_client_id() == client_id else None
 
@@ -113,15 +125,18 @@ class Provider(AuthorizationServer):
                   include_refresh_token: bool = True) -> dict[str, Any]:
         call = grants.current.get()
         jkt = str(call.jkt)
+        if call.instance is None:  # the route found no live account it was issued to
+            raise InvalidGrantError("the account this was issued to no longer exists")
         if isinstance(client, CredentialClient):
             cred = client.credential
             token, lifetime = self.tokens.mint(webid=cred.webid, client_id=cred.client_id,
-                                               jkt=jkt, scope=scope or "webid")
+                                               jkt=jkt, account=call.instance,
+                                               scope=scope or "webid")
             return {"access_token": token, "token_type": "DPoP", "expires_in": lifetime,
                     "scope": scope or "webid"}
         webid, client_id, scope = str(user), client.get_client_id(), scope or ""
         token, lifetime = self.tokens.mint(webid=webid, client_id=client_id, jkt=jkt,
-                                           scope=scope)
+                                           account=call.instance, scope=scope)
         body: dict[str, Any] = {"access_token": token, "token_type": "DPoP",
                                 "expires_in": lifetime, "scope": scope}
         scopes = scope.split()
@@ -143,9 +158,13 @@ class RegistrationRequest(JsonRequest):
         self.payload = _JsonPayload(data)
 
 
-class _JsonPayload:
+class _JsonPayload(JsonPayload):
     def __init__(self, data: dict[str, Any]):
-        self.data = data
+        self._data = data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self._data
 
 
 class _ReadRequest(OAuth2Request):
@@ -162,8 +181,8 @@ class _ReadRequest(OAuth2Request):
     def form(self) -> dict[str, str]:
         return self._params
 
-    @property
-    def args(self) -> dict[str, str]:
+    @property  # [override]: every parameter read is a str, none is None
+    def args(self) -> dict[str, str]:  # type: ignore[override]
         return self._params if self.method == "GET" else {}
 
 

@@ -4,6 +4,11 @@ Codes and refresh tokens are stored under the SHA-256 of their value (the value 
 a record is consumed with the version it was read at, so of two concurrent uses one fails.
 A pending authorization request (what the consent page is about) is kept server-side under a
 random id, for one use and a few minutes, bound to the browser session that saw the page.
+
+Each account's codes, refresh tokens and pending requests are listed in the sealed index
+``oidc-records:NAME`` (name → expiry; a blinded store cannot be scanned), kept in the same
+transaction as the records, so that deleting the account deletes them all
+(:func:`drop_account`). Consumed records leave the index; expired ones are pruned.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from auth.oidc.grants import (
@@ -22,10 +28,42 @@ from auth.oidc.grants import (
     digest,
 )
 from pod.errors import VersionConflict
+from pod.store.sealed import SealedTransaction
 from pod.store.system import SystemRecords, dump
 
 PENDING_RECORD = "oidc-pending:"
 PENDING_LIFETIME = 600
+ACCOUNT_INDEX = "oidc-records:"
+
+
+async def _listed(tx: SealedTransaction, account: str) -> dict[str, float]:
+    opened = await tx.get(ACCOUNT_INDEX + account)
+    return {k: float(v) for k, v in json.loads(opened.data).items()} if opened else {}
+
+
+async def _index(tx: SealedTransaction, account: str, added: dict[str, float],
+                 removed: Iterable[str] = ()) -> None:
+    """Note ``added`` records (name → expiry) under ``account`` and forget ``removed`` ones,
+    pruning the expired."""
+    now = time.time()
+    listed = {k: e for k, e in (await _listed(tx, account)).items() if e > now}
+    for name in removed:
+        listed.pop(name, None)
+    listed.update(added)
+    if listed:
+        await tx.put(ACCOUNT_INDEX + account, dump(listed))
+    else:
+        await tx.delete(ACCOUNT_INDEX + account)
+
+
+async def drop_account(tx: SealedTransaction, account: str) -> int:
+    """Delete every code, refresh token and pending request of ``account``, and its index;
+    how many records were deleted."""
+    deleted = 0
+    for name in await _listed(tx, account):
+        deleted += await tx.delete(name)
+    await tx.delete(ACCOUNT_INDEX + account)
+    return deleted
 
 
 async def load_code(system: SystemRecords, code: str) -> StoredCode | None:
@@ -56,21 +94,26 @@ async def commit(system: SystemRecords, call: Call) -> bool:
                     raise _Consumed
             for name, data in call.writes:
                 await tx.put(name, data)
+            if call.account:
+                added = {name: float(json.loads(data)["expires"]) for name, data in call.writes}
+                await _index(tx, call.account, added, (name for name, _ in call.consume))
     except (_Consumed, VersionConflict):
         return False
     return True
 
 
 async def keep_pending(system: SystemRecords, params: dict[str, str], session: str,
-                       shown: dict[str, Any] | None = None) -> str:
-    """Keep an authorization request for the consent form, with what the owner was shown
-    (the app's needs as they were, so a changed Client ID Document cannot change what is
-    granted); its id goes into the form."""
+                       shown: dict[str, Any] | None = None, *, account: str) -> str:
+    """Keep an authorization request of ``account``'s browser for the consent form, with what
+    the owner was shown (the app's needs as they were, so a changed Client ID Document cannot
+    change what is granted); its id goes into the form."""
     pending_id = secrets.token_urlsafe(24)
-    record = {"params": params, "session": session, "shown": shown or {},
-              "expires": time.time() + PENDING_LIFETIME}
+    expires = time.time() + PENDING_LIFETIME
+    record = {"params": params, "session": session, "shown": shown or {}, "account": account,
+              "expires": expires}
     async with system.write() as tx:
         await tx.put(PENDING_RECORD + pending_id, dump(record))
+        await _index(tx, account, {PENDING_RECORD + pending_id: expires})
     return pending_id
 
 
@@ -89,6 +132,8 @@ async def take_pending(system: SystemRecords, pending_id: str,
         if record["session"] != session:
             return None  # not consumed: it is not this browser's to spend
         await tx.delete(name)
+        if record.get("account"):
+            await _index(tx, record["account"], {}, (name,))
     if record["expires"] <= time.time():
         return None
     return record["params"], record.get("shown", {})

@@ -5,16 +5,23 @@ the WebID profile must name ``iss`` as ``solid:oidcIssuer`` (§8.3), the issuer'
 document (OpenID Connect Discovery §4) gives ``jwks_uri``, and the key with the token's ``kid``
 must verify it; then ``aud`` must contain ``solid``, ``exp``/``iat`` must hold and ``cnf.jkt``
 must bind it to a DPoP key (RFC 9449 §6). Verified claims are cached until ``exp``. Every
-document comes through :class:`~auth.fetch.Fetcher`, so each check is bounded and guarded.
+document comes through :class:`~auth.fetch.Fetcher`, so each check is bounded and guarded. A
+WebID of this server never gets here (:mod:`auth.authenticate` refuses another issuer's token
+for one before any check), so this server's own profiles are never fetched.
+
+A fetch that is refused or fails gives the client a generic 401 detail ("the issuer's keys
+could not be fetched"): the reason — an address a name resolved to, a connection reset — would
+tell a caller about networks it cannot see, so it goes to the server's debug log only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import Any, TypeGuard
 
 import pyoxigraph as ox
 from joserfc import jwk, jws, jwt
@@ -25,19 +32,21 @@ from joserfc.errors import (
     MissingClaimError,
     UnsupportedAlgorithmError,
 )
-from joserfc.jws import JWSAlgModel
+from joserfc.jwa import JWSAlgModel
 from joserfc.util import urlsafe_b64decode
 
 from auth.fetch import Fetched, Fetcher, FetchError
 from auth.oidc.dpop import ALGORITHMS, rejection
 from auth.oidc.tokens import AUDIENCE, CACHE_SIZE, LEEWAY
 from pod.errors import Unauthenticated
+from vocab.namespaces import SOLID, iri_of
 
-SOLID_OIDC_ISSUER = "http://www.w3.org/ns/solid/terms#oidcIssuer"
+SOLID_OIDC_ISSUER = iri_of(SOLID.oidcIssuer)
 PROFILE_TYPES = ("text/turtle", "application/ld+json")
 JSON_TYPES = ("application/json", "application/jwk-set+json")
 RDF_FORMATS = {"text/turtle": ox.RdfFormat.TURTLE, "application/ld+json": ox.RdfFormat.JSON_LD}
 MAX_TOKEN_CHARS = 16_384
+log = logging.getLogger(__name__)
 JWKS_REFRESH_AFTER = 60.0  # an unknown kid refetches the JWKS when it is older than this
 
 
@@ -57,6 +66,13 @@ def _invalid(detail: str) -> Unauthenticated:
     return rejection(detail, error="invalid_token")
 
 
+def _unfetched(what: str, url: str, error: FetchError) -> Unauthenticated:
+    """The 401 for a document that could not be fetched: generic for the client, the reason
+    in the debug log."""
+    log.debug("fetching %s (%s) for a token check failed: %s", what, url, error)
+    return _invalid(f"{what} could not be fetched")
+
+
 def same_issuer(a: str, b: str) -> bool:
     """Issuer URLs compared exactly, apart from a trailing slash."""
     return a.rstrip("/") == b.rstrip("/")
@@ -74,7 +90,7 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def _http_url(value: object) -> bool:
+def _http_url(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
@@ -139,7 +155,7 @@ class RemoteTokens:
         try:
             fetched = await self.fetcher.get(document, PROFILE_TYPES)
         except FetchError as error:
-            raise _invalid(f"cannot read the WebID profile {document}: {error}") from None
+            raise _unfetched("the WebID profile", document, error) from None
         named = _issuers(fetched, webid)
         if not any(same_issuer(issuer, n) for n in named):
             raise _invalid(f"issuer {issuer} is not named in the WebID profile of {webid}"
@@ -154,16 +170,16 @@ class RemoteTokens:
         jwks_uri = config.get("jwks_uri")
         if not _http_url(jwks_uri):
             raise _invalid(f"{config_url} has no jwks_uri")
-        keys = await self._json(jwks_uri, "the issuer's JWKS", cache_control=True)
+        keys = await self._json(jwks_uri, "the issuer's keys", cache_control=True)
         found = _select(keys, kid)
         if found is None:  # perhaps a rotated key: look again, at most once a minute
-            keys = await self._json(jwks_uri, "the issuer's JWKS", cache_control=True,
+            keys = await self._json(jwks_uri, "the issuer's keys", cache_control=True,
                                     max_age=JWKS_REFRESH_AFTER)
             found = _select(keys, kid)
         if found is None:
             raise _invalid(f"the JWKS of {issuer} has no signing key with kid {kid!r}")
         try:
-            return jwk.import_key(found)  # type: ignore[arg-type]
+            return jwk.import_key(found)
         except (JoseError, ValueError, TypeError) as error:
             raise _invalid(f"the key {kid!r} of {issuer} does not import: {error}") from None
 
@@ -172,7 +188,7 @@ class RemoteTokens:
             fetched = await self.fetcher.get(url, JSON_TYPES, **options)
             data = json.loads(fetched.body)
         except FetchError as error:
-            raise _invalid(f"cannot read {what}: {error}") from None
+            raise _unfetched(what, url, error) from None
         except ValueError:
             raise _invalid(f"{what} at {url} is not JSON") from None
         if not isinstance(data, dict):

@@ -29,6 +29,9 @@ ALG = "ES256"
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")  # RFC 9068 §2.1, §4
 AUDIENCE = "solid"
 LEEWAY = 5
+#: a private claim (RFC 7519 §4.3): the instance of the account's pod the token was issued for
+#: (:attr:`pod.store.sealed.PodKeys.instance`), so that it dies with the account
+ACCOUNT_CLAIM = "cp_account"
 CACHE_SIZE = 10_000
 
 _REGISTRY = jws.JWSRegistry(algorithms=[ALG])
@@ -121,13 +124,15 @@ class AccessTokens:
         self.lifetime = lifetime
         self._cache: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
 
-    def mint(self, *, webid: str, client_id: str, jkt: str, scope: str = "openid webid",
-             now: float | None = None) -> tuple[str, int]:
-        """An access token (RFC 9068 §2.2) bound to the DPoP key ``jkt``, and its lifetime."""
+    def mint(self, *, webid: str, client_id: str, jkt: str, account: str,
+             scope: str = "openid webid", now: float | None = None) -> tuple[str, int]:
+        """An access token (RFC 9068 §2.2) bound to the DPoP key ``jkt`` and to the instance
+        ``account`` of the account's pod, and its lifetime."""
         iat = int(time.time() if now is None else now)
         claims = {"iss": self.issuer, "sub": webid, "webid": webid, "client_id": client_id,
                   "aud": [AUDIENCE, client_id], "iat": iat, "exp": iat + self.lifetime,
-                  "jti": secrets.token_urlsafe(16), "scope": scope, "cnf": {"jkt": jkt}}
+                  "jti": secrets.token_urlsafe(16), "scope": scope, "cnf": {"jkt": jkt},
+                  ACCOUNT_CLAIM: account}
         return self.keys.sign(claims, typ="at+jwt"), self.lifetime
 
     def verify(self, token: str, *, now: float | None = None) -> dict[str, Any]:
@@ -164,7 +169,8 @@ class AccessTokens:
         return claims
 
     def _check_claims(self, claims: dict[str, Any], now: float) -> None:
-        """RFC 9068 §4: issuer, audience, lifetime; RFC 9449 §6.1: a ``cnf.jkt`` binding."""
+        """RFC 9068 §4: issuer, audience, lifetime; RFC 9449 §6.1: a ``cnf.jkt`` binding; and
+        claims later steps use (the WebID, the client id) of the type they expect."""
         essential: ClaimsOption = {"essential": True}
         registry = jwt.JWTClaimsRegistry(
             now=int(now), leeway=LEEWAY, iss={"essential": True, "value": self.issuer},
@@ -177,6 +183,11 @@ class AccessTokens:
         cnf = claims["cnf"]
         if not isinstance(cnf, dict) or not isinstance(cnf.get("jkt"), str) or not cnf["jkt"]:
             raise _invalid("access token is not bound to a DPoP key (cnf.jkt)")
+        webid = claims["webid"]
+        if not isinstance(webid, str) or not webid.startswith(("https://", "http://")):
+            raise _invalid("access token's webid claim is not an http(s) URL (Solid-OIDC §5.1)")
+        if not isinstance(claims.get("client_id", ""), str):
+            raise _invalid("access token's client_id claim is not a string (RFC 9068 §2.2)")
 
     def sign_id_token(self, *, webid: str, client_id: str, nonce: str | None,
                       now: float | None = None, lifetime: int = 3600) -> str:

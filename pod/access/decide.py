@@ -7,7 +7,8 @@ pod owner always holds Control, so no ACL edit can lock them out of their own po
 
 ``acl:agentGroup`` membership is asked of ``is_member``, a callback wired in at start-up (the
 authentication layer reads group documents, local or remote); without it groups grant nothing.
-Groups are asked only when they could add a mode.
+Groups are asked only when they could add a mode, and on behalf of the pod owner whose ACL
+names them: a group document the owner may not read counts as empty (``auth.groups``).
 
 Apps are bounded by the owner's consent (``pod.access.grants``). An app acting for the pod's
 owner gets at most WAC ∩ the owner's grants to that app; acting for another user of this
@@ -19,14 +20,17 @@ more than Read on the owner's profile and settings.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import NoReturn
+
+import pyoxigraph as ox
+from cachetools import LRUCache
 
 from pod.access import wac
 from pod.access.agent import ANONYMOUS, Agent
 from pod.access.grants import GRANTS, Grant, Granted, GrantIndex, app_iri, granted
-from pod.access.modes import Mode, Need
+from pod.access.modes import Mode, Need, required
 from pod.errors import Forbidden, Unauthenticated
 from pod.resources import membership, rdf
 from pod.resources.paths import ACL_SUFFIX, Target
@@ -34,27 +38,77 @@ from pod.resources.records import CONTAINER, RDF, Resource
 from pod.resources.service import load
 from pod.store.sealed import Opened, PodKeys, SealedReader, SealedStore
 
-CACHE_SIZE = 4096
+CACHE_SIZE = 10_000  # parsed ACL documents (the setting cache_acls)
 CHALLENGE = 'DPoP algs="ES256 ES384 PS256 RS256 EdDSA"'
 
-IsMember = Callable[[str, str], Awaitable[bool]]
-"""``await is_member(group_iri, webid)``: does the group's document list the WebID?"""
+IsMember = Callable[[str, str, str], Awaitable[bool]]
+"""``await is_member(group_iri, webid, owner)``: does the group's document list the WebID, as
+far as ``owner`` (the WebID of the pod owner whose ACL names the group) may read it?"""
 FindPod = Callable[[str], Awaitable[PodKeys | None]]
 PROFILE = "/profile/card#me"
 OWNER_DOCUMENTS = ("/profile/", "/settings/")
+
+
+def deny(agent: Agent, mode: Mode, url: str) -> NoReturn:
+    """Raise 401 (anonymous) or 403 for ``mode`` on ``url`` (WAC §5; Solid Protocol §4.3)."""
+    if not agent.authenticated:
+        raise Unauthenticated(f"{mode.value} access to {url} needs an authenticated agent",
+                              headers={"WWW-Authenticate": CHALLENGE})
+    if agent.app is not None:
+        raise Forbidden(f"the app {agent.app} has no {mode.value} access to {url} for "
+                        f"{agent.webid}: WAC or the owner's consent does not allow it")
+    raise Forbidden(f"{agent.webid} has no {mode.value} access to {url}")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the access decision found for one request: the modes ``agent`` holds on the
+    resource the request is about, the IRIs of the access grants that gave modes (in the order
+    they were consulted; the access log names the first), the need that was not met — its mode
+    and the URL or words it was about — if any, and for a read the modes anyone holds, for
+    ``WAC-Allow`` (WAC §6.1). A refusal is a value too, so whoever records the request sees
+    the grants consulted before :meth:`require` raises."""
+
+    agent: Agent
+    modes: set[Mode]
+    grants: tuple[str, ...] = ()
+    refused: tuple[Mode, str] | None = None
+    public: set[Mode] | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.refused is None
+
+    @property
+    def grant(self) -> str | None:
+        """The grant the access log names: the first that gave modes."""
+        return self.grants[0] if self.grants else None
+
+    @property
+    def wac_allow(self) -> str:
+        """The ``WAC-Allow`` header value (WAC §6.1), for a decision that asked for it."""
+        return f'user="{_names(self.modes)}",public="{_names(self.public or ())}"'
+
+    def require(self) -> None:
+        """Raise 401 (anonymous) or 403 unless every need was met."""
+        if self.refused is not None:
+            deny(self.agent, *self.refused)
 
 
 class AccessDecider:
     """Answers "may this agent do this?" from the ACL resources in the sealed store."""
 
     def __init__(self, base_url: str, is_member: IsMember | None = None, *,
-                 store: SealedStore | None = None, find_pod: FindPod | None = None):
+                 store: SealedStore | None = None, find_pod: FindPod | None = None,
+                 acl_cache: int = CACHE_SIZE, pod_cache: int = 50_000):
         self.base_url = base_url
         self.is_member = is_member
-        self.grant_index = GrantIndex()
+        self.grant_index = GrantIndex(pod_cache)
         self._store, self._find_pod = store, find_pod
-        self._cache: OrderedDict[tuple[bytes, str, bytes], list[wac.Authorization]] = (
-            OrderedDict())
+        # parsed ACLs by (pod, path, sealed version): a write makes a new version, so an entry
+        # is never stale; the least recently used go first
+        self._cache: LRUCache[tuple[bytes, str, bytes], list[wac.Authorization]] = (
+            LRUCache(acl_cache))
 
     def owner(self, pod: str) -> str:
         return f"{self.base_url}{pod}/profile/card#me"
@@ -83,60 +137,68 @@ class AccessDecider:
             url = f"{self.base_url}{target.pod}{acl_path}"
             auths = wac.parse_acl(rdf.parse(res.body, res.content_type, url))
             self._cache[key] = auths
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
         return auths
 
     async def modes(
         self, reader: SealedReader, keys: PodKeys, target: Target, agents: tuple[Agent, ...],
-        used: list[str] | None = None,
+        *, groups: bool = True,
     ) -> list[set[Mode]]:
-        """The modes each of ``agents`` holds on ``target``; the IRIs of grants that gave
-        modes are appended to ``used``."""
+        """The modes each of ``agents`` holds on ``target``. With ``groups=False`` no
+        ``acl:agentGroup`` counts (for checks made while reading a group document, which must
+        not recurse)."""
+        return (await self._modes(reader, keys, target, agents, groups))[0]
+
+    async def _modes(
+        self, reader: SealedReader, keys: PodKeys, target: Target, agents: tuple[Agent, ...],
+        groups: bool = True,
+    ) -> tuple[list[set[Mode]], tuple[str, ...]]:
+        """The modes each of ``agents`` holds on ``target``, and the IRIs of the grants that
+        gave modes."""
         auths, url, inherited = await self._effective(reader, keys, target)
         owner = self.owner(target.pod)
         out = []
+        used: tuple[str, ...] = ()
         for agent in agents:
             modes = wac.granted(auths, agent, url, inherited)
-            if self.is_member is not None:
-                groups = wac.groups_to_ask(auths, agent, url, inherited, modes)
-                if groups:
-                    member = [g for g in groups if await self.is_member(g, agent.webid or "")]
+            if self.is_member is not None and groups:
+                asked = wac.groups_to_ask(auths, agent, url, inherited, modes)
+                if asked:
+                    member = [g for g in asked
+                              if await self.is_member(g, agent.webid or "", owner)]
                     modes = wac.granted(auths, agent, url, inherited, member)
             if agent.webid is not None and agent.webid == owner:
                 modes.add(Mode.CONTROL)
             if agent.app is not None or (agent.webid is not None and agent.webid != owner):
                 public = wac.granted(auths, ANONYMOUS, url, inherited) if agent.app else set()
-                modes = await self._with_grants(reader, keys, target, agent, modes, public,
-                                                used)
+                modes, grants = await self._with_grants(reader, keys, target, agent, modes,
+                                                        public)
+                used += grants
             out.append(modes)
-        return out
+        return out, used
 
     async def _with_grants(self, reader: SealedReader, keys: PodKeys, target: Target,
-                           agent: Agent, modes: set[Mode], public: set[Mode],
-                           used: list[str] | None) -> set[Mode]:
-        """Bound an app by the owner's consent, or widen an agent by the grants it holds.
-        ``public`` is what anyone may do (an app gets that without any grant)."""
+                           agent: Agent, modes: set[Mode], public: set[Mode]
+                           ) -> tuple[set[Mode], tuple[str, ...]]:
+        """Bound an app by the owner's consent, or widen an agent by the grants it holds;
+        with the IRIs of the grants that gave modes. ``public`` is what anyone may do (an app
+        gets that without any grant)."""
         protected = target.path.startswith(GRANTS) or target.aux == ACL_SUFFIX
         url = f"{self.base_url}{target.pod}{target.path}"
         if agent.app is not None:
             if protected:
-                return set()
+                return set(), ()
             if agent.webid == self.owner(target.pod):
                 found = granted(await self.grants(reader, keys, target.pod), url,
                                 app=app_iri(agent.app))
             else:
                 found = await self._full_access(agent.webid or "", agent.app)
-            if used is not None:
-                used.extend(found.grants)
-            return ((modes & _limited(target, found.modes)) | public) - {Mode.CONTROL}
+            limited = ((modes & _limited(target, found.modes)) | public) - {Mode.CONTROL}
+            return limited, found.grants
         if protected:
-            return modes
+            return modes, ()
         found = granted(await self.grants(reader, keys, target.pod), url, agent=agent.webid)
         extra = _limited(target, found.modes)
-        if used is not None and extra - modes:
-            used.extend(found.grants)
-        return modes | extra
+        return modes | extra, found.grants if extra - modes else ()
 
     async def _full_access(self, webid: str, app: str) -> Granted:
         """What a local user lets ``app`` do everywhere: the modes of their grant to it
@@ -156,7 +218,7 @@ class AccessDecider:
     async def grants(self, reader: SealedReader, keys: PodKeys, pod: str
                      ) -> tuple[Grant, ...]:
         """The pod's access grants, parsed from its ``/grants/`` container (cached)."""
-        async def read() -> list[tuple[str, list]]:
+        async def read() -> list[tuple[str, list[ox.Triple]]]:
             container = await load(reader, GRANTS)
             if container is None or container.kind != CONTAINER:
                 return []
@@ -170,46 +232,48 @@ class AccessDecider:
 
         return await self.grant_index.grants(keys.pod_id, read)
 
-    async def check(
+    async def decide(
         self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent,
-        needs: list[Need], used: list[str] | None = None,
-    ) -> dict[str, set[Mode]]:
-        """Raise 401/403 unless every need is granted; returns the modes found per path."""
+        needs: list[Need],
+    ) -> Decision:
+        """Whether ``agent`` holds every need (WAC §5), in order, stopping at the first that
+        is not met; ``modes`` are those on the first need's resource."""
         found: dict[str, set[Mode]] = {}
+        used: tuple[str, ...] = ()
         for path, mode in needs:
             if path not in found:
-                [found[path]] = await self.modes(reader, keys, target.with_path(path),
-                                                 (agent,), used)
+                [found[path]], grants = await self._modes(reader, keys,
+                                                          target.with_path(path), (agent,))
+                used += grants
             if mode not in found[path]:
-                self.deny(agent, mode, f"{self.base_url}{target.pod}{path}")
-        return found
+                url = f"{self.base_url}{target.pod}{path}"
+                return Decision(agent, found[needs[0][0]], used, (mode, url))
+        return Decision(agent, found[needs[0][0]] if needs else set(), used)
 
-    async def check_with_allow(
-        self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent, mode: Mode,
-        used: list[str] | None = None,
-    ) -> str:
-        """Require ``mode`` on ``target`` and return its ``WAC-Allow`` value, in one ACL walk."""
-        user, public = await self.modes(reader, keys, target, (agent, ANONYMOUS), used)
-        if mode not in user:
-            self.deny(agent, mode, self.base_url + target.pod + target.path)
-        return f'user="{_names(user)}",public="{_names(public)}"'
-
-    def deny(self, agent: Agent, mode: Mode, url: str) -> NoReturn:
-        """Raise 401 (anonymous) or 403 for ``mode`` on ``url``."""
-        if not agent.authenticated:
-            raise Unauthenticated(f"{mode.value} access to {url} needs an authenticated agent",
-                                  headers={"WWW-Authenticate": CHALLENGE})
-        if agent.app is not None:
-            raise Forbidden(f"the app {agent.app} has no {mode.value} access to {url} for "
-                            f"{agent.webid}: WAC or the owner's consent does not allow it")
-        raise Forbidden(f"{agent.webid} has no {mode.value} access to {url}")
-
-    async def wac_allow(
+    async def decide_read(
         self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent
-    ) -> str:
-        """The ``WAC-Allow`` header value (WAC §6.1) for ``agent`` and the public."""
-        user, public = await self.modes(reader, keys, target, (agent, ANONYMOUS))
-        return f'user="{_names(user)}",public="{_names(public)}"'
+    ) -> Decision:
+        """A GET or HEAD (WAC §5): Read on the resource — Control on the subject of an
+        ``.acl`` — and the ``WAC-Allow`` modes (WAC §6.1) of the agent and of anyone on that
+        subject, in one ACL walk."""
+        [(path, mode)] = required("GET", target, True)
+        subject = target if path == target.path else target.with_path(path)
+        (user, public), used = await self._modes(reader, keys, subject, (agent, ANONYMOUS))
+        if mode not in user:
+            url = self.base_url + target.pod + path
+            return Decision(agent, user, used, (mode, url), public)
+        return Decision(agent, user, used, None, public)
+
+    async def check(
+        self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent,
+        needs: list[Need],
+    ) -> Decision:
+        """Raise 401/403 unless every need is granted; returns the decision."""
+        decision = await self.decide(reader, keys, target, agent, needs)
+        decision.require()
+        return decision
+
+    deny = staticmethod(deny)
 
 
 def _limited(target: Target, modes: frozenset[Mode]) -> frozenset[Mode]:
@@ -220,5 +284,5 @@ def _limited(target: Target, modes: frozenset[Mode]) -> frozenset[Mode]:
     return modes
 
 
-def _names(modes: set[Mode]) -> str:
+def _names(modes: Collection[Mode]) -> str:
     return " ".join(m.value for m in Mode if m in modes)

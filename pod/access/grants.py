@@ -14,26 +14,36 @@ revocation applies to the very next request; expiry needs no write at all.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyoxigraph as ox
+from cachetools import LRUCache
 
 from pod.access.modes import Mode
-from vocab.prefixes import PREFIXES
+from vocab.namespaces import AS, DCTERMS, DPV, ODRL, RDF, SOLID, iri_of
+from vocab.terms import CP
 
 GRANTS = "/grants/"
-CP, ODRL, DPV, DCTERMS = (PREFIXES[p] for p in ("cp", "odrl", "dpv", "dcterms"))
-RDF_TYPE = PREFIXES["rdf"] + "type"
-APP = PREFIXES["as"] + "Application"
+RDF_TYPE = iri_of(RDF.type)
+APP = iri_of(AS.Application)
 CLIENT_URN = "urn:commonpod:client:"
 ACTIONS: dict[str, frozenset[Mode]] = {
-    ODRL + "read": frozenset({Mode.READ}),
-    ODRL + "append": frozenset({Mode.APPEND}),
-    ODRL + "modify": frozenset({Mode.WRITE, Mode.APPEND}),
+    iri_of(ODRL.read): frozenset({Mode.READ}),
+    iri_of(ODRL.append): frozenset({Mode.APPEND}),
+    iri_of(ODRL.modify): frozenset({Mode.WRITE, Mode.APPEND}),
 }
+_ACCESS_GRANT, _PERMISSION = iri_of(CP.AccessGrant), iri_of(ODRL.permission)
+_ACTION, _CONSTRAINT, _TARGET = iri_of(ODRL.action), iri_of(ODRL.constraint), iri_of(ODRL.target)
+_LEFT, _RIGHT = iri_of(ODRL.leftOperand), iri_of(ODRL.rightOperand)
+_PURPOSE, _DATE_TIME = iri_of(ODRL.purpose), iri_of(ODRL.dateTime)
+_ASSIGNEE, _FOR_CLASS = iri_of(ODRL.assignee), iri_of(SOLID.forClass)
+_STATUS, _GIVEN = iri_of(DPV.hasConsentStatus), iri_of(DPV.ConsentGiven)
+_TITLE, _DESCRIPTION = iri_of(DCTERMS.title), iri_of(DCTERMS.description)
+_ISSUED = iri_of(DCTERMS.issued)
 #: reads the documents under /grants/: (document URL, triples) of each
 ReadGrants = Callable[[], Awaitable[list[tuple[str, list[ox.Triple]]]]]
 
@@ -89,10 +99,14 @@ class Grant:
         return {"grant": self.iri, "document": self.document, "title": self.title,
                 "apps": sorted(self.apps), "agents": sorted(self.agents),
                 "status": self.status(now),
-                "issued": _iso(self.issued), "permissions": [
-                    {"target": p.target, "class": p.cls, "modes": sorted(m.value for m in p.modes),
-                     "purpose": p.purpose, "description": p.description, "until": _iso(p.until)}
-                    for p in self.permissions]}
+                "issued": _iso(self.issued),
+                "permissions": [_permission_json(p) for p in self.permissions]}
+
+    def as_held_json(self, now: float) -> dict[str, object]:
+        """What the grant lets its assignee do now, for the assignee: its permissions still
+        in force, and nothing about other assignees."""
+        return {"grant": self.iri, "title": self.title, "issued": _iso(self.issued),
+                "permissions": [_permission_json(p) for p in self.permissions if p.until > now]}
 
     def active(self, now: float) -> bool:
         return not self.withdrawn and any(p.until > now for p in self.permissions)
@@ -107,9 +121,21 @@ class Grant:
         return found
 
 
+def _permission_json(p: Permission) -> dict[str, object]:
+    return {"target": p.target, "class": p.cls, "modes": sorted(m.value for m in p.modes),
+            "purpose": p.purpose, "description": p.description, "until": _iso(p.until)}
+
+
 def _objects(triples: list[ox.Triple], subject: ox.NamedNode | ox.BlankNode,
-             predicate: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal]:
+             predicate: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple]:
     return [t.object for t in triples if t.subject == subject and t.predicate.value == predicate]
+
+
+def _value(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str | None:
+    """A term's IRI, blank node label or lexical form; ``None`` for an RDF 1.2 triple term,
+    which no part of a grant may be (an action, a status or a party that is one counts for
+    nothing, a status that is one withdraws the grant)."""
+    return None if isinstance(term, ox.Triple) else term.value
 
 
 def _iso(when: float) -> str:
@@ -129,43 +155,43 @@ def _time(value: object) -> float | None:
 def _permission(triples: list[ox.Triple], node: ox.NamedNode | ox.BlankNode
                 ) -> Permission | None:
     modes: frozenset[Mode] = frozenset()
-    for action in _objects(triples, node, ODRL + "action"):
-        modes |= ACTIONS.get(action.value, frozenset())
+    for action in _objects(triples, node, _ACTION):
+        modes |= ACTIONS.get(_value(action) or "", frozenset())
     purpose, until = None, None
-    for c in _objects(triples, node, ODRL + "constraint"):
+    for c in _objects(triples, node, _CONSTRAINT):
         if not isinstance(c, (ox.NamedNode, ox.BlankNode)):
             continue
-        left = [o.value for o in _objects(triples, c, ODRL + "leftOperand")]
-        right = _objects(triples, c, ODRL + "rightOperand")
-        if ODRL + "purpose" in left and right:
-            purpose = right[0].value
-        elif ODRL + "dateTime" in left and right:
+        left = [_value(o) for o in _objects(triples, c, _LEFT)]
+        right = _objects(triples, c, _RIGHT)
+        if _PURPOSE in left and right:
+            purpose = _value(right[0])
+        elif _DATE_TIME in left and right:
             until = _time(right[0])
-    targets = [t.value for t in _objects(triples, node, ODRL + "target")
+    targets = [t.value for t in _objects(triples, node, _TARGET)
                if isinstance(t, ox.NamedNode)]
     if not modes or until is None or len(targets) != 1:
         return None  # without an end date or a single target a permission grants nothing
-    text = _objects(triples, node, DCTERMS + "description")
-    kind = _objects(triples, node, PREFIXES["solid"] + "forClass")
-    return Permission(targets[0], modes, purpose, until, text[0].value if text else "",
-                      kind[0].value if kind else None)
+    text = _objects(triples, node, _DESCRIPTION)
+    kind = _objects(triples, node, _FOR_CLASS)
+    return Permission(targets[0], modes, purpose, until, (_value(text[0]) or "") if text else "",
+                      _value(kind[0]) if kind else None)
 
 
 def parse_grants(document: str, triples: list[ox.Triple]) -> list[Grant]:
     """The grants an RDF document states (malformed permissions grant nothing)."""
     found = []
     for t in triples:
-        if t.predicate.value != RDF_TYPE or t.object.value != CP + "AccessGrant" or \
+        if t.predicate.value != RDF_TYPE or _value(t.object) != _ACCESS_GRANT or \
                 not isinstance(t.subject, ox.NamedNode):
             continue
         node = t.subject
-        perms = [_permission(triples, p) for p in _objects(triples, node, ODRL + "permission")
+        perms = [_permission(triples, p) for p in _objects(triples, node, _PERMISSION)
                  if isinstance(p, (ox.NamedNode, ox.BlankNode))]
-        status = {o.value for o in _objects(triples, node, DPV + "hasConsentStatus")}
-        issued = [_time(o) for o in _objects(triples, node, DCTERMS + "issued")]
-        parties = {o.value for o in _objects(triples, node, ODRL + "assignee")}
+        status = {_value(o) for o in _objects(triples, node, _STATUS)}
+        issued = [_time(o) for o in _objects(triples, node, _ISSUED)]
+        parties = {v for o in _objects(triples, node, _ASSIGNEE) if (v := _value(o)) is not None}
         apps = {a for a in parties if any(
-            t.subject.value == a and t.predicate.value == RDF_TYPE and t.object.value == APP
+            _value(t.subject) == a and t.predicate.value == RDF_TYPE and _value(t.object) == APP
             for t in triples)}
         pod_url = document[:document.find(GRANTS) + 1]
         found.append(Grant(
@@ -173,9 +199,9 @@ def parse_grants(document: str, triples: list[ox.Triple]) -> list[Grant]:
             agents=frozenset(parties - apps),
             permissions=tuple(p for p in perms if p is not None and  # only in its own pod
                               p.target.startswith(pod_url)),
-            withdrawn=bool(status - {DPV + "ConsentGiven"}),
+            withdrawn=bool(status - {_GIVEN}),
             issued=next((i for i in issued if i is not None), 0.0),
-            title=next((o.value for o in _objects(triples, node, DCTERMS + "title")), "")))
+            title=next(((_value(o) or "") for o in _objects(triples, node, _TITLE)), "")))
     return found
 
 
@@ -204,18 +230,32 @@ def granted(grants: Iterable[Grant], url: str, *, app: str | None = None,
     return Granted(modes, tuple(used))
 
 
-class GrantIndex:
-    """Per-pod cache of parsed grants."""
+def held(grants: Iterable[Grant], *, app: str | None = None, agent: str | None = None,
+         now: float | None = None) -> list[Grant]:
+    """The active grants naming ``app`` (acting for the owner) or ``agent`` (acting as
+    itself): those :func:`granted` reads for it."""
+    now = time.time() if now is None else now
+    return [g for g in grants if g.active(now) and (
+        (app is not None and app in g.apps) or (agent is not None and agent in g.agents))]
 
-    def __init__(self) -> None:
-        self._cached: dict[bytes, tuple[Grant, ...]] = {}
-        self._generation: dict[bytes, int] = {}
+
+class GrantIndex:
+    """Per-pod cache of parsed grants, for the ``size`` pods used most recently.
+
+    A read that raced a write of the pod's grants is not cached: each write stamps the pod
+    with a new number from one counter, never reused, so an evicted stamp cannot come back
+    equal to the one a reader took."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._cached: LRUCache[bytes, tuple[Grant, ...]] = LRUCache(size)
+        self._generation: LRUCache[bytes, int] = LRUCache(size)
+        self._stamps = itertools.count(1)
 
     def touched(self, pod_id: bytes, path: str) -> None:
         """Call after every write: forget a pod's grants when one of them may have changed."""
         if path.startswith(GRANTS) or path == GRANTS[:-1]:
             self._cached.pop(pod_id, None)
-            self._generation[pod_id] = self._generation.get(pod_id, 0) + 1
+            self._generation[pod_id] = next(self._stamps)
 
     async def grants(self, pod_id: bytes, read: ReadGrants) -> tuple[Grant, ...]:
         """The pod's grants (active or not)."""

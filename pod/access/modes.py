@@ -29,8 +29,12 @@ def _on_subject(target: Target, mode: Mode) -> list[Need]:
 
 
 def required(method: str, target: Target, exists: bool, *, patch_reads: bool = False,
-             patch_deletes: bool = True) -> list[Need]:
-    """The modes ``method`` on ``target`` needs; ``exists`` says whether ``target`` exists."""
+             patch_deletes: bool = True, receiver: str | None = None) -> list[Need]:
+    """The modes ``method`` on ``target`` needs; ``exists`` says whether ``target`` exists.
+
+    Creating a resource needs Append on the container that receives a new member: its parent,
+    or — when intermediate containers are created too — ``receiver``, the nearest container
+    that exists (Solid Protocol §5.3, WAC §5)."""
     if method in ("GET", "HEAD"):
         return _on_subject(target, Mode.READ)
     if method == "POST":
@@ -46,6 +50,6 @@ def required(method: str, target: Target, exists: bool, *, patch_reads: bool = F
         if method == "PATCH" and patch_reads:
             needs += _on_subject(target, Mode.READ)
         if not exists and not target.aux and target.parent is not None:
-            needs.append((target.parent, Mode.APPEND))
+            needs.append((receiver or target.parent, Mode.APPEND))
         return needs
     return []

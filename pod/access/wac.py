@@ -15,16 +15,18 @@ import pyoxigraph as ox
 
 from pod.access.agent import Agent
 from pod.access.modes import Mode
+from vocab.namespaces import ACL, FOAF, RDF, iri_of
 
-ACL = "http://www.w3.org/ns/auth/acl#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-FOAF_AGENT = "http://xmlns.com/foaf/0.1/Agent"
-AUTHENTICATED = ACL + "AuthenticatedAgent"
-MODE_IRIS = {ACL + "Read": Mode.READ, ACL + "Write": Mode.WRITE,
-             ACL + "Append": Mode.APPEND, ACL + "Control": Mode.CONTROL}
-_FIELDS = {ACL + "mode": "modes", ACL + "agent": "agents", ACL + "agentClass": "classes",
-           ACL + "agentGroup": "groups", ACL + "origin": "origins",
-           ACL + "accessTo": "access_to", ACL + "default": "default"}
+RDF_TYPE = iri_of(RDF.type)
+FOAF_AGENT = iri_of(FOAF.Agent)
+AUTHENTICATED = iri_of(ACL.AuthenticatedAgent)
+AUTHORIZATION = iri_of(ACL.Authorization)
+MODE_IRIS = {iri_of(ACL.Read): Mode.READ, iri_of(ACL.Write): Mode.WRITE,
+             iri_of(ACL.Append): Mode.APPEND, iri_of(ACL.Control): Mode.CONTROL}
+_FIELDS = {iri_of(ACL.mode): "modes", iri_of(ACL.agent): "agents",
+           iri_of(ACL.agentClass): "classes", iri_of(ACL.agentGroup): "groups",
+           iri_of(ACL.origin): "origins", iri_of(ACL.accessTo): "access_to",
+           iri_of(ACL.default): "default"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ def parse_acl(triples: Iterable[ox.Triple]) -> list[Authorization]:
         lambda: defaultdict(set))
     typed = set()
     for s, p, o in triples:
-        if p.value == RDF_TYPE and o.value == ACL + "Authorization":
+        if p.value == RDF_TYPE and o.value == AUTHORIZATION:
             typed.add(s)
         elif p.value in _FIELDS and isinstance(o, ox.NamedNode):
             props[s][_FIELDS[p.value]].add(o.value)

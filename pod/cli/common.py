@@ -17,6 +17,7 @@ class CommandError(Exception):
 def settings_of(args: argparse.Namespace) -> Settings:
     """Settings for a command: its flags over the environment over the data directory's file."""
     return config.load({name: getattr(args, name, None)
-                        for name in ("data_dir", "base_url", "host", "port")})
+                        for name in ("data_dir", "base_url", "host", "port",
+                                     "master_key_file", "store")})
 
 

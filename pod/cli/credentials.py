@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from auth.accounts import Account, load_account
 from auth.credentials import Credentials
 from pod.cli.common import CommandError, settings_of
 from pod.runtime import open_runtime
 
+T = TypeVar("T")
 
-def _with_credentials(args: argparse.Namespace, work: Callable[..., object]) -> object:
+
+def _with_credentials(args: argparse.Namespace,
+                      work: Callable[[Credentials, Account], Awaitable[T]]) -> T:
     """Run ``work(credentials, account)`` against the data directory; the account must exist."""
     settings = settings_of(args)
 
-    async def run() -> object:
+    async def run() -> T:
         rt = await open_runtime(settings)
         try:
             account = await load_account(rt.system, args.account)
@@ -32,7 +36,8 @@ def _with_credentials(args: argparse.Namespace, work: Callable[..., object]) -> 
 
 def cmd_credentials_create(args: argparse.Namespace) -> int:
     async def create(creds: Credentials, account: Account) -> dict[str, str]:
-        cred, secret = await creds.create(account.name, account.webid, args.label)
+        cred, secret = await creds.create(account.name, account.webid, args.label,
+                                          uid=account.uid)
         return {"client_id": cred.client_id, "client_secret": secret, "webid": cred.webid,
                 "issuer": settings_of(args).base_url}
 

@@ -1,4 +1,5 @@
-"""The ``commonpod`` command line: init, serve, pod, account, credentials, keys and vc.
+"""The ``commonpod`` command line: init, serve, pod, account, invite, credentials, keys, store
+and vc.
 
 Every failure prints one clear line to stderr and exits non-zero; results that other tools
 read are printed as JSON on stdout.
@@ -7,25 +8,49 @@ read are printed as JSON on stdout.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pod.cli.archives import cmd_pod_export, cmd_pod_import
 from pod.cli.common import EXIT_FAILED, CommandError
 from pod.cli.credentials import (
     cmd_credentials_create,
     cmd_credentials_list,
     cmd_credentials_revoke,
 )
-from pod.cli.pods import cmd_account_create, cmd_pod_create, cmd_pod_delete
+from pod.cli.invites import cmd_invite_create, days
+from pod.cli.pods import (
+    cmd_account_create,
+    cmd_account_delete,
+    cmd_pod_create,
+    cmd_pod_delete,
+)
+from pod.cli.quotas import cmd_pod_quota, cmd_pod_usage, limit
 from pod.cli.server import cmd_init, cmd_keys_rotate, cmd_serve
+from pod.cli.stores import cmd_store_copy
 from pod.cli.vc import cmd_vc_sign, cmd_vc_verify
-from pod.errors import ConfigError
+from pod.errors import ConfigError, PodError, StoreError
+
+
+def _absolute(value: str) -> Path:
+    return Path(value).expanduser().absolute()
 
 
 def _data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="data directory (env COMMONPOD_DATA_DIR)")
+    p.add_argument("--master-key", dest="master_key_file", metavar="PATH", type=_absolute,
+                   help="master key file, kept apart from the database (default: master.key "
+                   "in the data directory; env COMMONPOD_MASTER_KEY_FILE)")
+    p.add_argument("--store", metavar="URL",
+                   help="where the sealed store lives: a SQLite file (absolute path; default "
+                   "commonpod.db in the data directory) or postgresql://USER@HOST:PORT/DB "
+                   "(env COMMONPOD_STORE)")
+
+
+COPY_HELP = ("copy every sealed row of one store into an empty other (SQLite file or "
+             "postgresql:// URL, either way), nothing decrypted; verifies the copy row for row "
+             "and prints a JSON summary")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,7 +59,8 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, fn: Callable[[argparse.Namespace], int], help: str,
-                into: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
+                into: argparse._SubParsersAction[argparse.ArgumentParser] = sub
+                ) -> argparse.ArgumentParser:
         p = into.add_parser(name, help=help, description=help)
         p.set_defaults(fn=fn)
         _data_dir(p)
@@ -47,14 +73,33 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port to listen on (default 8000)")
     p.add_argument("--base-url", help="public URL of the server")
 
-    pods = sub.add_parser("pod", help="create or delete pods").add_subparsers(
+    pods = sub.add_parser("pod", help="create, delete, export or import pods").add_subparsers(
         dest="pod_command", required=True, metavar="ACTION")
     p = command("create", cmd_pod_create, "create a pod with a WebID profile", pods)
     p.add_argument("name")
     p.add_argument("--public-write", action="store_true",
                    help="give EVERYONE full access (benchmarks and conformance runs only)")
-    p = command("delete", cmd_pod_delete, "delete a pod, destroying its key first", pods)
+    p = command("delete", cmd_pod_delete,
+                "delete a pod without an account, destroying its key first", pods)
     p.add_argument("name")
+    p = command("quota", cmd_pod_quota, "set a pod's own quota of bytes and resources (over "
+                "the settings max_pod_bytes, max_pod_resources); prints its usage", pods)
+    p.add_argument("name")
+    for what in ("bytes", "resources"):
+        p.add_argument(f"--{what}", type=limit, default=argparse.SUPPRESS, metavar="N",
+                       help=f"most {what} the pod may hold (0: unlimited; 'default': the "
+                       "server's setting)")
+    p = command("usage", cmd_pod_usage, "what a pod holds (bytes, resources) and its quota",
+                pods)
+    p.add_argument("name")
+    p = command("export", cmd_pod_export, "write the whole pod (resources decrypted, with its "
+                "access log) into one zip archive FILE", pods)
+    p.add_argument("name")
+    p.add_argument("file", metavar="FILE", help="the archive to write (never overwritten)")
+    p = command("import", cmd_pod_import, "import an archive as a new pod NAME, or into an "
+                "account's pod that holds only what a new pod starts with", pods)
+    p.add_argument("name")
+    p.add_argument("file", metavar="FILE", help="a pod archive made by `pod export`")
 
     accounts = sub.add_parser("account", help="manage accounts").add_subparsers(
         dest="account_command", required=True, metavar="ACTION")
@@ -63,6 +108,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--password-file", metavar="F",
                    help="read the password from file F ('-' for stdin); else prompt twice")
+    p = command("delete", cmd_account_delete,
+                "delete an account: its pod (key first), sessions, credentials and tokens; "
+                "tells its apps; frees the name", accounts)
+    p.add_argument("name")
+
+    invites = sub.add_parser("invite", help="sign-up invitations (signup = \"invite\")"
+                             ).add_subparsers(dest="invite_command", required=True,
+                                              metavar="ACTION")
+    p = command("create", cmd_invite_create,
+                "print a one-time sign-up link (when the setting signup is \"invite\")", invites)
+    p.add_argument("--days", type=days, default=7.0, metavar="N",
+                   help="how long the link works (default 7; fractions allowed)")
 
     creds = sub.add_parser("credentials", help="client credentials for scripts and servers"
                            ).add_subparsers(dest="credentials_command", required=True,
@@ -80,6 +137,17 @@ def parser() -> argparse.ArgumentParser:
     key_cmds = sub.add_parser("keys", help="manage the master key").add_subparsers(
         dest="keys_command", required=True, metavar="ACTION")
     command("rotate", cmd_keys_rotate, "replace the master key, rewrapping pod keys", key_cmds)
+
+    stores = sub.add_parser("store", help="move the sealed store between backends"
+                            ).add_subparsers(dest="store_command", required=True,
+                                             metavar="ACTION")
+    p = stores.add_parser("copy", help=COPY_HELP, description=COPY_HELP)
+    p.set_defaults(fn=cmd_store_copy)
+    p.add_argument("--from", dest="source", required=True, metavar="URL",
+                   help="the store to copy: a SQLite file or a postgresql:// URL")
+    p.add_argument("--to", dest="target", required=True, metavar="URL",
+                   help="an empty store to copy into: a SQLite file (made if missing) or a "
+                   "postgresql:// URL")
 
     vc = sub.add_parser("vc", help="verifiable credentials").add_subparsers(
         dest="vc_command", required=True, metavar="ACTION")
@@ -103,8 +171,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.fn(args)
-    except (ConfigError, CommandError) as exc:
+        fn: Callable[[argparse.Namespace], int] = args.fn  # set by each command's parser
+        return fn(args)
+    except (ConfigError, CommandError, PodError, StoreError) as exc:
         print(f"commonpod: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -116,5 +185,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(os.sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1:]))
 

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from apps.sdk.statements import KeyFormatError, decode_public_key, verify
 from pod.cli.common import EXIT_FAILED, CommandError, settings_of
 from pod.resources.paths import check_pod_name
 from pod.resources.provision import PROFILE
 from pod.runtime import open_runtime
 from pod.settings import Settings
-from pod.statements import KeyFormatError, decode_public_key, verify
 
 if TYPE_CHECKING:
     from auth.fetch import Fetcher
@@ -47,8 +47,8 @@ async def _fetch_json(url: str, fetcher: Fetcher | None = None) -> object:
 
 def _resolver(fetcher: Fetcher) -> Callable[[str], Any]:
     """Resolve a controller document: JSON as it is, a Turtle WebID profile through
-    :func:`pod.statements.profiles.controller_document`."""
-    from pod.statements.profiles import TURTLE_TYPES, controller_document
+    :func:`apps.sdk.statements.profiles.controller_document`."""
+    from apps.sdk.statements.profiles import TURTLE_TYPES, controller_document
 
     async def resolve(url: str) -> Any:
         fetched = await fetcher.get(url, DOCUMENT_TYPES)
@@ -92,8 +92,14 @@ def cmd_vc_verify(args: argparse.Namespace) -> int:
     fetcher = _fetcher(settings_of(args).allow_private_fetch)
     credential = _read_credential(args.source, fetcher)
     resolve = None if args.key is not None else _resolver(fetcher)
-    verdict = asyncio.run(verify(credential, resolve=resolve, public_key_multibase=args.key))
-    print(json.dumps({"verified": verdict.verified, "reasons": verdict.reasons,
+
+    async def status_list(url: str) -> Any:  # a status list credential is JSON (not Turtle)
+        return await _fetch_json(url, fetcher)
+
+    verdict = asyncio.run(verify(credential, resolve=resolve, public_key_multibase=args.key,
+                                 resolve_status=status_list))
+    print(json.dumps({"verified": verdict.verified, "revoked": verdict.revoked,
+                      "reasons": verdict.reasons,
                       "warnings": verdict.warnings, "issuer": verdict.issuer,
                       "verificationMethod": verdict.verification_method}, indent=2))
     return 0 if verdict.verified else EXIT_FAILED
@@ -124,11 +130,11 @@ def _signing_pod(args: argparse.Namespace, settings: Settings, credential: dict[
 async def _publish_key(rt: Runtime, pod: str, pod_keys: PodKeys, webid: str,
                        multibase: str) -> bool:
     """Make sure the owner's WebID profile lists the pod's key; ``True`` if it was added."""
+    from apps.sdk.statements.profiles import ProfileError, lists_key
     from pod.resources.conditions import Conditions
     from pod.resources.patch import parse_n3_patch
     from pod.resources.paths import Target
     from pod.statements.keys import key_id, profile_insert
-    from pod.statements.profiles import ProfileError, lists_key
 
     target = Target(pod, PROFILE)
     url = rt.resources.url(target)
@@ -147,8 +153,8 @@ async def _publish_key(rt: Runtime, pod: str, pod_keys: PodKeys, webid: str,
 
 
 def cmd_vc_sign(args: argparse.Namespace) -> int:
-    from pod.statements import TransformError, sign
-    from pod.statements.cryptosuite import canonicalize
+    from apps.sdk.statements import TransformError, sign
+    from apps.sdk.statements.cryptosuite import canonicalize
     from pod.statements.keys import key_id, pod_key
 
     settings = settings_of(args)

@@ -7,9 +7,14 @@ from email.utils import formatdate
 from pod.resources import rdf
 from pod.resources.paths import Target
 from pod.resources.records import BINARY, CONTAINER, Resource
+from vocab.namespaces import LDP, PIM, SOLID, iri_of
 
-LDP = "http://www.w3.org/ns/ldp#"
-STORAGE_DESCRIPTION = "http://www.w3.org/ns/solid/terms#storageDescription"
+STORAGE_DESCRIPTION = iri_of(SOLID.storageDescription)
+_RESOURCE = iri_of(LDP.Resource)
+_CONTAINER = (iri_of(LDP.Container), iri_of(LDP.BasicContainer))
+_NON_RDF, _RDF = iri_of(LDP.NonRDFSource), iri_of(LDP.RDFSource)
+_STORAGE = iri_of(PIM.Storage)
+_OWNER = iri_of(SOLID.owner)
 ACCEPT_PATCH = "text/n3, application/sparql-update"
 ACCEPT_RDF = ", ".join(rdf.RDF_TYPES)
 USER_CONTENT_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
@@ -35,19 +40,19 @@ def allow(target: Target) -> str:
 def links(url: str, target: Target, res: Resource | None, base_url: str,
           owner: str | None) -> str:
     """The ``Link`` header: types, ``acl``, ``describedby`` and the storage description."""
-    types = [LDP + "Resource"]
+    types = [_RESOURCE]
     if target.is_container:
-        types += [LDP + "Container", LDP + "BasicContainer"]
+        types += _CONTAINER
     elif res is not None:
-        types.append(LDP + ("NonRDFSource" if res.kind == BINARY else "RDFSource"))
+        types.append(_NON_RDF if res.kind == BINARY else _RDF)
     if target.is_root:
-        types.append("http://www.w3.org/ns/pim/space#Storage")
+        types.append(_STORAGE)
     out = [f'<{t}>; rel="type"' for t in types]
     if not target.aux:
         out += [f'<{url}.acl>; rel="acl"', f'<{url}.meta>; rel="describedby"']
     out.append(storage_link(base_url))
     if target.is_root and owner:
-        out.append(f'<{owner}>; rel="http://www.w3.org/ns/solid/terms#owner"')
+        out.append(f'<{owner}>; rel="{_OWNER}"')
     return ", ".join(out)
 
 

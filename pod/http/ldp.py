@@ -1,23 +1,23 @@
 """The LDP edge: one ASGI endpoint for every pod resource (Solid Protocol 0.11 §4–§5).
 
 It parses the request — target, headers, body — and runs the one-way flow: authenticate →
-required modes → access decision → resource service → response. No policy lives here.
+read service (one snapshot of the pod: required modes → access decision → resource) →
+resource service for writes → response. No policy lives here, and no store access: reads go
+through ``pod.access.reading``, and the access log decides what it records.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formatdate
-from typing import TYPE_CHECKING
 
 from jinja2 import Environment
 from starlette.types import Receive, Scope, Send
 
 from auth.authenticate import Authenticator
 from pod.access.agent import ANONYMOUS, Agent
-from pod.access.audit import AccessRecord
-from pod.access.modes import Mode, required
+from pod.access.decide import Decision
+from pod.access.reading import PodKeys
 from pod.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -31,27 +31,29 @@ from pod.http.exchange import Disconnected, Exchange, Reply, send_reply
 from pod.negotiation import choose, media_type
 from pod.resources import rdf
 from pod.resources.conditions import Conditions
-from pod.resources.patch import ParsedPatch, parse_n3_patch, parse_sparql_update
+from pod.resources.patch import MAX_PATCH_BYTES, ParsedPatch, PatchParser
 from pod.resources.paths import ACL_SUFFIX, Target, parse_target
+from pod.resources.rdfa import Rdfa, hosts_rdfa
 from pod.resources.records import BINARY, CONTAINER, RDF, Resource
-from pod.resources.service import load
-from pod.store.sealed import PodKeys
+from pod.services import PodServices
+from vocab.namespaces import LDP, iri_of
 
-if TYPE_CHECKING:
-    from pod.runtime import Runtime
-
-CONTAINER_LINKS = ("<http://www.w3.org/ns/ldp#BasicContainer>", "<http://www.w3.org/ns/ldp#Container>")
-PATCH_PARSERS = {"text/n3": parse_n3_patch, "application/sparql-update": parse_sparql_update}
+CONTAINER_LINKS = (f"<{iri_of(LDP.BasicContainer)}>", f"<{iri_of(LDP.Container)}>")
 
 
-@dataclass
+@dataclass(slots=True)
 class Visit:
     """Who did what to which pod, filled in as a request is handled, for the access log."""
 
     keys: PodKeys | None = None
     agent: Agent | None = None
     target: Target | None = None
-    grants: list[str] = field(default_factory=list)
+    grant: str | None = None  # named by the first decision that consulted a grant
+
+    def decided(self, decision: Decision) -> None:
+        """Note a decision's grant (a PATCH is decided twice: the first grant is kept)."""
+        if self.grant is None:
+            self.grant = decision.grant
 
 
 _METHOD_MODES = {"GET": "read", "HEAD": "read", "POST": "append"}
@@ -67,11 +69,13 @@ def _mode(method: str, target: Target) -> str:
 class LdpEndpoint:
     """ASGI app serving ``/{pod}/{path}``."""
 
-    def __init__(self, runtime: Runtime, templates: Environment, authenticator: Authenticator):
-        self.rt = runtime
+    def __init__(self, services: PodServices, templates: Environment,
+                 authenticator: Authenticator, rdfa: Rdfa):
+        self.rt = services
         self.templates = templates
         self.auth = authenticator
-        self.base = runtime.settings.base_url
+        self.base = services.settings.base_url
+        self.rdfa = rdfa  # HTML and XHTML documents read as RDF
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Exchange(scope, receive)
@@ -92,29 +96,25 @@ class LdpEndpoint:
         await send_reply(send, reply, head=request.method == "HEAD")
 
     def _record(self, visit: Visit, method: str, status: int) -> None:
-        """One access-log record for a request by an app or by anyone but the owner (anonymous
-        requests only when they succeeded, so nobody can flood an owner's log)."""
+        """Hand every request that got as far as authentication to the access log, which
+        decides whether it is recorded (``AccessLog.record_request``)."""
         agent, target = visit.agent, visit.target
         if visit.keys is None or agent is None or target is None:
             return
-        if agent.app is None and agent.webid == self.rt.access.owner(target.pod):
-            return
-        if agent.webid is None and status >= 400:
-            return  # an anonymous request that read or changed nothing: not worth a record
-        self.rt.log.record(visit.keys, AccessRecord(
-            time.time(), agent.webid, agent.app, self.rt.resources.url(target),
-            _mode(method, target), method, status, visit.grants[0] if visit.grants else None))
+        self.rt.log.record_request(visit.keys, self.rt.access.owner(target.pod), agent,
+                                   self.rt.resources.url(target), _mode(method, target), method,
+                                   status, visit.grant)
 
     async def handle(self, request: Exchange, origin: str | None, visit: Visit) -> Reply:
         target = parse_target(request.path)
+        keys = await self.rt.pods.find(target.pod)  # a deleted pod is unknown: 404, any method
+        if keys is None:
+            raise NotFound(f"there is no pod named {target.pod!r} on this server")
         if target.is_root and not request.path.endswith("/"):
             return Reply(301, {"Location": self.rt.resources.url(target)})
         method = request.method
         if method == "OPTIONS":
             return self._options(request, target, origin)
-        keys = await self.rt.pods.find(target.pod)
-        if keys is None:
-            raise NotFound(f"there is no pod named {target.pod!r} on this server")
         agent = await self.auth.agent(method, self.base + request.path[1:], request.headers)
         visit.keys, visit.agent, visit.target = keys, agent, target
         conditions = Conditions.from_headers(request.headers.get("if-match"),
@@ -136,14 +136,15 @@ class LdpEndpoint:
     # --- steps -----------------------------------------------------------------------------
 
     async def _authorize(self, keys: PodKeys, target: Target, visit: Visit, method: str,
-                         patch: ParsedPatch | None = None) -> None:
-        async with self.rt.resources.store.read(keys) as reader:
-            exists = method not in ("PUT", "PATCH") or await reader.exists(target.path)
-            needs = required(method, target, exists,
-                             patch_reads=bool(patch and patch.reads),
-                             patch_deletes=bool(patch is None or patch.deletes))
-            await self.rt.access.check(reader, keys, target, visit.agent or ANONYMOUS, needs,
-                                       visit.grants)
+                         patch: ParsedPatch | None = None, *, least: bool = False) -> None:
+        """Raise 401/403 unless the caller may do this; ``least`` (a PATCH whose body is not
+        parsed yet) asks only for what every patch needs: Append."""
+        decision = await self.rt.reads.decide_write(
+            keys, target, visit.agent or ANONYMOUS, method,
+            patch_reads=bool(patch and patch.reads),
+            patch_deletes=not least and bool(patch is None or patch.deletes))
+        visit.decided(decision)
+        decision.require()
 
     async def _body(self, request: Exchange) -> bytes:
         return await request.body(self.rt.settings.max_body_bytes)
@@ -162,37 +163,40 @@ class LdpEndpoint:
 
     async def _get(self, request: Exchange, keys: PodKeys, target: Target, visit: Visit,
                    conditions: Conditions) -> Reply:
-        agent = visit.agent or ANONYMOUS
-        async with self.rt.resources.store.read(keys) as reader:
-            if target.aux:
-                needs = required("GET", target, True)
-                await self.rt.access.check(reader, keys, target, agent, needs, visit.grants)
-                wac_allow = await self.rt.access.wac_allow(reader, keys, target.subject, agent)
-            else:  # one ACL walk answers both the decision and WAC-Allow
-                wac_allow = await self.rt.access.check_with_allow(reader, keys, target, agent,
-                                                                  Mode.READ, visit.grants)
-            res = await load(reader, target.path)
-            if res is None:
-                raise NotFound()
-            members = await self.rt.resources.members(reader, target, res)
-            headers = self._headers(target, res)
-            headers["WAC-Allow"] = wac_allow
+        found = await self.rt.reads.get(keys, target, visit.agent or ANONYMOUS)
+        visit.decided(found.decision)
+        res = found.resource_or_raise()
+        headers = self._headers(target, res)
+        headers["WAC-Allow"] = found.decision.wac_allow
         conditions.check_read(res)
-        accept = request.headers.get("accept")
-        if res.kind == BINARY:
-            choose(accept, [media_type(res.content_type) or res.content_type])
-            body, ctype = res.body, res.content_type
-        else:
-            ctype = choose(accept, rdf.RDF_TYPES)
-            if res.kind == RDF and ctype == res.content_type:
-                body = res.body  # as it was written
-            elif ctype == rdf.TURTLE and res.kind == CONTAINER:
-                body = self.rt.resources.turtle(target, res, members)
-            else:
-                body = rdf.serialize(self.rt.resources.triples(keys.pod_id, target, res, members),
-                                     ctype)
-        headers["Content-Type"] = ctype
+        body, headers["Content-Type"] = await self._representation(
+            request.headers.get("accept"), keys, target, res, found.members)
         return Reply(200, headers, body)
+
+    async def _representation(self, accept: str | None, keys: PodKeys, target: Target,
+                              res: Resource, members: list[str]) -> tuple[bytes, str]:
+        """The body and Content-Type ``accept`` chooses (RFC 9110 §12.5.1). The syntax a
+        document was written in wins when the client has no preference (``*/*`` or no
+        ``Accept``), so a signed JSON-LD credential comes back byte for byte; HTML and XHTML
+        are offered as RDF too (their RDFa)."""
+        stored = media_type(res.content_type) or res.content_type
+        if res.kind == BINARY:
+            rdfa = rdf.RDF_TYPES if hosts_rdfa(stored) else ()
+            ctype = choose(accept, [stored, *rdfa])
+            if ctype == stored:
+                return res.body, res.content_type
+            url = self.rt.resources.url(target)
+            triples = await self.rdfa.triples((keys.pod_id, target.path, res.version),
+                                              res.body, stored, url)
+            return rdf.serialize(triples, ctype), ctype
+        written = (stored,) if res.kind == RDF and stored in rdf.RDF_TYPES else ()
+        ctype = choose(accept, [*written, *(t for t in rdf.RDF_TYPES if t not in written)])
+        if ctype in written:
+            return res.body, ctype  # as it was written
+        if ctype == rdf.TURTLE and res.kind == CONTAINER:
+            return self.rt.resources.turtle(target, res, members), ctype
+        return rdf.serialize(self.rt.resources.triples(keys.pod_id, target, res, members),
+                             ctype), ctype
 
     async def _put(self, request: Exchange, keys: PodKeys, target: Target, visit: Visit,
                    conditions: Conditions) -> Reply:
@@ -220,12 +224,12 @@ class LdpEndpoint:
         ctype = media_type(request.headers.get("content-type"))
         if ctype is None:
             raise BadRequest("a Content-Type header is required")
-        parser = PATCH_PARSERS.get(ctype)
-        if parser is None:
+        if ctype not in PatchParser.TYPES:
             raise UnsupportedMediaType(f"PATCH takes {h.ACCEPT_PATCH}",
                                        headers={"Accept-Patch": h.ACCEPT_PATCH})
-        body = await self._body(request)
-        patch = parser(body, self.rt.resources.url(target))
+        await self._authorize(keys, target, visit, "PATCH", least=True)  # before any parsing
+        body = await request.body(min(MAX_PATCH_BYTES, self.rt.settings.max_body_bytes))
+        patch = await self.rt.patches.parse(ctype, body, self.rt.resources.url(target))
         await self._authorize(keys, target, visit, "PATCH", patch)
         created, res = await self.rt.resources.patch(keys, target, patch, conditions)
         return self._written(target, res, created)

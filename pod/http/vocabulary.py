@@ -9,6 +9,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from pod.deps import TemplatesDep
 from pod.negotiation import choose
 from vocab import terms
 
@@ -19,7 +20,7 @@ OFFERS = (TURTLE, JSON_LD, HTML)  # Turtle wins ties, so */* and no Accept get T
 
 
 @router.get("/.vocab/ns", include_in_schema=False)
-async def vocabulary(request: Request) -> Response:
+async def vocabulary(request: Request, templates: TemplatesDep) -> Response:
     kind = choose(request.headers.get("accept"), OFFERS)
     headers = {"Vary": "Accept", "Access-Control-Allow-Origin": "*",
                "Link": f'<{terms.ONTOLOGY}>; rel="canonical"'}
@@ -30,7 +31,7 @@ async def vocabulary(request: Request) -> Response:
         body = ox.serialize(terms.triples(), format=ox.RdfFormat.JSON_LD)
         return Response(body, media_type=JSON_LD, headers=headers)
     all_terms = terms.terms()
-    page = request.app.state.templates.get_template("vocabulary.html").render(
+    page = templates.get_template("vocabulary.html").render(
         namespace=terms.NAMESPACE, ontology=terms.ONTOLOGY,
         classes=[t for t in all_terms if t.kind == "class"],
         properties=[t for t in all_terms if t.kind == "property"],

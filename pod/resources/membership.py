@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from pod.resources.records import Resource
+from pod.resources.records import CONTAINER, Resource
 from pod.store.sealed import SealedReader, SealedTransaction
 
 PAGE_MAX = 512
@@ -46,6 +46,28 @@ async def members(reader: SealedReader, path: str, container: Resource) -> list[
     for page in range(container.pages):
         out.extend(await _page(reader, path, page))
     return out
+
+
+async def documents(reader: SealedReader, path: str, limit: int) -> list[str]:
+    """Paths of the non-container members at any depth below the container at ``path``, depth
+    first in member order, at most ``limit`` of them (none when ``path`` is no container)."""
+    found: list[str] = []
+    await _walk(reader, path, limit, found)
+    return found
+
+
+async def _walk(reader: SealedReader, path: str, limit: int, found: list[str]) -> None:
+    opened = await reader.get(path)
+    container = Resource.decode(opened.data, opened.version) if opened else None
+    if container is None or container.kind != CONTAINER:
+        return
+    for name in await members(reader, path, container):
+        if len(found) >= limit:
+            return
+        if name.endswith("/"):
+            await _walk(reader, path + name, limit, found)
+        else:
+            found.append(path + name)
 
 
 async def add(tx: SealedTransaction, path: str, container: Resource, name: str) -> bool:

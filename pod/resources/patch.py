@@ -1,55 +1,89 @@
-"""PATCH bodies for RDF resources: N3 Patch (Solid Protocol 0.11 §5.3.1) and SPARQL Update.
+"""PATCH bodies for RDF resources (Solid Protocol 0.11 §5.3.1): N3 Patch here, SPARQL Update in
+:mod:`pod.resources.sparql`, and :class:`PatchParser`, which parses either off the event loop.
 
-Parsing runs before access control so the caller knows what a patch needs (``reads``,
-``deletes``); :meth:`ParsedPatch.apply` then runs it over a set of pyoxigraph triples. rdflib's
-N3 parser feeds a sink that builds pyoxigraph terms directly; SPARQL Update is checked with
-rdflib's SPARQL parser and evaluated by pyoxigraph.
+A parsed patch knows what it needs before access control runs (``reads``, ``deletes``) and
+:meth:`ParsedPatch.apply` runs exactly what was parsed over a set of pyoxigraph triples.
+N3 Patch is read by pyoxigraph when it can (plain formulae, ten times faster) and by rdflib's
+N3 parser otherwise (variables), feeding a sink that builds pyoxigraph terms directly.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import pyoxigraph as ox
-from pyparsing import ParseBaseException, ParseResults
 from rdflib.plugins.parsers.notation3 import BadSyntax, Formula, RDFSink, SinkParser, sfloat
-from rdflib.plugins.sparql.algebra import translateUpdate
-from rdflib.plugins.sparql.parser import parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
-from pod.errors import Conflict, InvalidSyntax, PodError, Unprocessable
+from pod.errors import Conflict, InvalidSyntax, PayloadTooLarge, PodError, Unprocessable
+from pod.resources.patterns import (
+    MATCH_BUDGET,
+    Pattern,
+    ground,
+    instantiate,
+    match,
+    order,
+    variables,
+)
+from pod.resources.sparql import parse_sparql_update
+from pod.resources.workers import Workers
+from vocab.namespaces import RDF, SOLID, XSD, node_of
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
-Node = Term | Variable
-Pattern = tuple[Node, Node, Node]
-Binding = dict[Variable, Term]
+N3_PATCH = "text/n3"
+SPARQL_UPDATE = "application/sparql-update"
+MAX_PATCH_BYTES = 1024 * 1024
+"""The largest PATCH body (either kind) this server parses."""
+PARSE_BUDGET = 5.0
+"""Seconds of CPU one PATCH body may take to parse, in a worker process."""
+INLINE_N3_BYTES = 16 * 1024
+"""N3 Patch bodies up to this size that pyoxigraph reads are parsed on the event loop."""
 
-SOLID = "http://www.w3.org/ns/solid/terms#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-_IDP = ox.NamedNode(SOLID + "InsertDeletePatch")
-_PATCH_TYPES = (_IDP, ox.NamedNode(SOLID + "Patch"))
-_PARTS = {ox.NamedNode(SOLID + k): k for k in ("inserts", "deletes", "where")}
-_MATCH_BUDGET = 250_000
-_NUMBERS = tuple((kind, ox.NamedNode(XSD + name)) for kind, name in (
+_TYPE = node_of(RDF.type)
+_IDP = node_of(SOLID.InsertDeletePatch)
+_PATCH_TYPES = (_IDP, node_of(SOLID.Patch))
+_PARTS = {node_of(SOLID[k]): k for k in ("inserts", "deletes", "where")}
+_NUMBERS = tuple((kind, node_of(XSD[name])) for kind, name in (
     (bool, "boolean"), (int, "integer"), (Decimal, "decimal"), (sfloat, "double")))
 
 
-class ParsedPatch:
+class ParsedPatch(Protocol):
     """What a PATCH will do, known before access control runs (Solid Protocol §5.3.1)."""
 
-    __slots__ = ("deletes", "reads")
+    reads: bool  # conditions or deletions: needs acl:Read
+    deletes: bool  # removes triples: needs acl:Write (else acl:Append)
 
-    def __init__(self, reads: bool, deletes: bool) -> None:
-        self.reads = reads  # conditions or deletions: needs acl:Read (Solid §5.3.1)
-        self.deletes = deletes  # removes triples: needs acl:Write (else acl:Append)
+    def apply(self, graph: set[ox.Triple], budget: int = MATCH_BUDGET) -> set[ox.Triple]:
+        """Return the patched graph; ``graph`` itself is left untouched. Raises
+        :class:`~pod.resources.patterns.OverBudget` past ``budget`` steps."""
+        ...
 
-    def apply(self, graph: set[ox.Triple]) -> set[ox.Triple]:
-        """Return the patched graph; ``graph`` itself is left untouched."""
-        raise NotImplementedError
+
+class PatchParser:
+    """Parses PATCH bodies of untrusted clients: bounded in size, and in time by running the
+    slow parsers (rdflib's SPARQL and N3) in a worker process under :data:`PARSE_BUDGET`."""
+
+    TYPES = (N3_PATCH, SPARQL_UPDATE)
+
+    def __init__(self, workers: Workers) -> None:
+        self.workers = workers
+
+    async def parse(self, media_type: str, body: bytes, base_iri: str) -> ParsedPatch:
+        """Parse ``body`` of ``media_type`` (one of :attr:`TYPES`); 400/413/422 on bad input."""
+        if len(body) > MAX_PATCH_BYTES:
+            raise PayloadTooLarge(f"a PATCH body may be at most {MAX_PATCH_BYTES} bytes")
+        if media_type == N3_PATCH and len(body) <= INLINE_N3_BYTES:
+            root = _oxigraph_statements(body, base_iri)
+            if root is not None:
+                return _patch_from(root)
+        parse = parse_n3_patch if media_type == N3_PATCH else parse_sparql_update
+        return await self.workers.run(parse, body, base_iri, budget=PARSE_BUDGET,
+                                      what="parsing this PATCH body")
+
+
+# rdflib's N3 parser hands back to its sink whatever terms the sink made: this sink and its
+# formulae make pyoxigraph terms (and plain str IRIs) where rdflib's own make rdflib terms, so
+# the overrides below knowingly differ from rdflib's annotations ([override], one by one).
 
 
 class _Formula(Formula):
@@ -60,11 +94,11 @@ class _Formula(Formula):
         self.universals: dict[str, Any] = {}
         self.triples: list[tuple[Any, Any, Any]] = []
 
-    def newBlankNode(self, *args: Any, **kwargs: Any) -> ox.BlankNode:
+    def newBlankNode(self, *args: Any, **kwargs: Any) -> ox.BlankNode:  # type: ignore[override]
         return ox.BlankNode()
 
-    def close(self) -> _Formula:  # the formula stands for itself as a term
-        return self
+    def close(self) -> _Formula:  # type: ignore[override]
+        return self  # the formula stands for itself as a term
 
 
 class _Sink(RDFSink):
@@ -74,16 +108,17 @@ class _Sink(RDFSink):
         self.rootFormula: _Formula | None = None
         self._iris: dict[str, ox.NamedNode] = {}
 
-    def newSymbol(self, *args: str) -> str:  # a plain str: rdflib's URIRef would log on bad IRIs
-        return args[0]
+    def newSymbol(self, *args: str) -> str:  # type: ignore[override]
+        return args[0]  # a plain str: rdflib's URIRef would log on bad IRIs
 
     def newFormula(self) -> _Formula:
         return _Formula()
 
-    def newBlankNode(self, *args: Any, **kwargs: Any) -> ox.BlankNode:
+    def newBlankNode(self, *args: Any, **kwargs: Any) -> ox.BlankNode:  # type: ignore[override]
         return ox.BlankNode()
 
-    def newLiteral(self, s: str, dt: Any = None, lang: str | None = None) -> ox.Literal:
+    def newLiteral(  # type: ignore[override]
+            self, s: str, dt: Any = None, lang: str | None = None) -> ox.Literal:
         if dt is not None:
             return ox.Literal(s, datatype=self._iri(dt))
         return ox.Literal(s, language=lang) if lang else ox.Literal(s)
@@ -107,8 +142,10 @@ class _Sink(RDFSink):
         for kind, datatype in _NUMBERS:  # bare N3 numbers and booleans
             if isinstance(n, kind):
                 return ox.Literal(str(n).lower() if kind is bool else str(n), datatype=datatype)
-        if isinstance(n, (str, tuple)):  # URIRef, or the parser's (SYMBOL, iri) pairs
+        if isinstance(n, str):  # URIRef, or a symbol this sink made
             return f.existentials.get(n) or self._iri(n)
+        if isinstance(n, tuple):  # the parser's (SYMBOL, iri) pairs
+            return self._iri(n)
         raise Unprocessable(f"unsupported N3 construct in patch: {type(n).__name__}")
 
 
@@ -139,10 +176,6 @@ def _formula_patterns(values: list[Any], part: str) -> list[Pattern]:
         if not isinstance(p, (ox.NamedNode, Variable)):
             raise Unprocessable(f"solid:{part} has a non-IRI predicate: {p}")
     return f.triples
-
-
-def _variables(patterns: list[Pattern]) -> set[Variable]:
-    return {x for t in patterns for x in t if isinstance(x, Variable)}
 
 
 def parse_n3_patch(body: bytes, base_iri: str) -> ParsedPatch:
@@ -199,8 +232,9 @@ def _rdflib_statements(body: bytes, base_iri: str) -> list[tuple[Any, Any, Any]]
         line, column = text.count("\n", 0, i) + 1, i - text.rfind("\n", 0, i)
         raise InvalidSyntax(f"N3 syntax error at line {line}, column {column}: {e._why}",
                             line=line, column=column) from None
-    except Exception as e:  # the N3 parser signals some malformed input by other exceptions
-        raise InvalidSyntax(f"N3 syntax error: {e}") from None
+    except Exception:  # the N3 parser signals some malformed input by other exceptions,
+        raise InvalidSyntax("N3 syntax error: the patch is not valid N3") from None  # whose
+        # messages describe the parser, not the input
     assert sink.rootFormula is not None
     return sink.rootFormula.triples
 
@@ -222,191 +256,36 @@ def _patch_from(root: list[tuple[Any, Any, Any]]) -> ParsedPatch:
     if not typed:
         raise Unprocessable("the patch resource must be typed solid:InsertDeletePatch")
     where, deletes, inserts = (_formula_patterns(values, part) for part, values in parts.items())
-    unbound = (_variables(inserts) | _variables(deletes)) - _variables(where)
+    unbound = (variables(inserts) | variables(deletes)) - variables(where)
     if unbound:
         names = ", ".join(sorted("?" + v for v in unbound))
         raise Unprocessable(f"variables not occurring in solid:where: {names}")
     return _N3Patch(where, deletes, inserts)
 
 
-def _ground(patterns: list[Pattern], bnodes_ok: bool) -> tuple[set[ox.Triple], list[Pattern]]:
-    """Split templates into ready triples and ones needing variables or fresh blank nodes."""
-    kinds = (Variable, ox.BlankNode) if bnodes_ok else Variable
-
-    def open_(t: Pattern) -> bool:
-        return any(isinstance(x, kinds) for x in t)
-
-    return {ox.Triple(*t) for t in patterns if not open_(t)}, [t for t in patterns if open_(t)]
-
-
-class _N3Patch(ParsedPatch):
-    __slots__ = ("_del_ready", "_del_todo", "_ins_ready", "_ins_todo", "_where")
+class _N3Patch:
+    __slots__ = ("_del_ready", "_del_todo", "_ins_ready", "_ins_todo", "_where", "deletes",
+                 "reads")
 
     def __init__(self, where: list[Pattern], deletes: list[Pattern], inserts: list[Pattern]):
-        super().__init__(reads=bool(where or deletes), deletes=bool(deletes))
-        # ground patterns first: they are cheap membership tests that prune early
-        self._where = sorted(where, key=lambda t: sum(isinstance(x, Variable) for x in t))
-        self._del_ready, self._del_todo = _ground(deletes, False)
-        self._ins_ready, self._ins_todo = _ground(inserts, True)
+        self.reads = bool(where or deletes)
+        self.deletes = bool(deletes)
+        self._where = order(where)
+        self._del_ready, self._del_todo = ground(deletes, False)
+        self._ins_ready, self._ins_todo = ground(inserts, True)
 
-    def apply(self, graph: set[ox.Triple]) -> set[ox.Triple]:
+    def apply(self, graph: set[ox.Triple], budget: int = MATCH_BUDGET) -> set[ox.Triple]:
         """Match ``where`` once, check and remove deletes, add inserts (§5.3.1); else 409."""
-        solutions = _match(self._where, graph) if self._where else [{}]
+        solutions = match(self._where, graph, budget=budget) if self._where else [{}]
         if len(solutions) != 1:
             which = "no solution" if not solutions else "more than one solution"
             raise Conflict(f"the solid:where formula matched {which}; exactly one is required")
         binding = solutions[0]
-        deletes = self._del_ready | _instantiate(self._del_todo, binding, None)
+        deletes = self._del_ready | instantiate(self._del_todo, binding, None)
         for t in deletes:
             if t not in graph:
                 raise Conflict(f"triple to delete is not in the resource: {t}")
-        inserts = self._ins_ready | _instantiate(self._ins_todo, binding, {})
+        inserts = self._ins_ready | instantiate(self._ins_todo, binding, {})
         return (graph - deletes) | inserts
 
 
-def _instantiate(patterns: list[Pattern], binding: Binding,
-                 fresh: dict[ox.BlankNode, ox.BlankNode] | None) -> set[ox.Triple]:
-    """Substitute a solution (and fresh blank nodes when ``fresh`` is given) into templates."""
-    out: set[ox.Triple] = set()
-    for pattern in patterns:
-        terms = []
-        for x in pattern:
-            if isinstance(x, Variable):
-                x = binding[x]
-            elif fresh is not None and isinstance(x, ox.BlankNode):
-                x = fresh.get(x) or fresh.setdefault(x, ox.BlankNode())
-            terms.append(x)
-        try:
-            out.add(ox.Triple(*terms))
-        except TypeError:
-            raise Conflict(f"not a valid triple: {' '.join(map(str, terms))}") from None
-    return out
-
-
-def _match(patterns: list[Pattern], graph: set[ox.Triple], limit: int = 2) -> list[Binding]:
-    """Basic graph pattern matching by backtracking; stops after ``limit`` solutions."""
-    found: list[Binding] = []
-    budget = [_MATCH_BUDGET]  # triples examined: bounds adversarial cross-product patterns
-    index: dict[Term, list[ox.Triple]] = {}
-
-    def candidates(p: Node) -> Any:
-        if isinstance(p, Variable):
-            return graph
-        if not index:
-            for t in graph:
-                index.setdefault(t.predicate, []).append(t)
-        return index.get(p, ())
-
-    def walk(i: int, b: Binding) -> bool:
-        if i == len(patterns):
-            found.append(b)
-            return len(found) >= limit
-        s, p, o = (b.get(x, x) if isinstance(x, Variable) else x for x in patterns[i])
-        if not (isinstance(s, Variable) or isinstance(p, Variable) or isinstance(o, Variable)):
-            try:
-                hit = ox.Triple(s, p, o) in graph
-            except TypeError:  # a literal bound in subject position matches nothing
-                return False
-            return hit and walk(i + 1, b)
-        for t in candidates(p):
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise Unprocessable("the solid:where formula is too costly to evaluate")
-            nb = b
-            for pat, val in ((s, t.subject), (p, t.predicate), (o, t.object)):
-                if isinstance(pat, Variable):
-                    bound = nb.get(pat)
-                    if bound is None:
-                        nb = {**nb, pat: val}
-                    elif bound != val:
-                        break
-                elif pat != val:
-                    break
-            else:
-                if walk(i + 1, nb):
-                    return True
-        return False
-
-    walk(0, {})
-    return found
-
-
-_ALLOWED_OPS = {"InsertData", "DeleteData", "DeleteWhere", "Modify"}
-_FORBIDDEN = {"GraphGraphPattern": "GRAPH", "QuadsNotTriples": "GRAPH",
-              "ServiceGraphPattern": "SERVICE", "UsingClause": "USING"}
-_OX_POSITION = re.compile(r"at (\d+):(\d+)")
-
-
-def _forbidden(node: Any) -> str | None:
-    """Name the first GRAPH/SERVICE/USING construct anywhere under ``node``."""
-    if isinstance(node, CompValue):
-        if node.name in _FORBIDDEN:
-            return _FORBIDDEN[node.name]
-        children: Any = dict.values(node)
-    elif isinstance(node, (list, tuple, ParseResults)):
-        children = node
-    else:
-        return None
-    return next(filter(None, map(_forbidden, children)), None)
-
-
-def parse_sparql_update(body: bytes, base_iri: str) -> ParsedPatch:
-    """Validate a SPARQL 1.1 Update (§3.1.1-3.1.3 only) that touches just the default graph."""
-    text = _decode(body)
-    try:
-        ops = _sparql_ops(text, base_iri)
-    except ParseBaseException as e:
-        raise InvalidSyntax(f"SPARQL syntax error at line {e.lineno}, column {e.col}: {e.msg}",
-                            line=e.lineno, column=e.col) from None
-    except RecursionError:
-        raise InvalidSyntax("SPARQL update nested too deeply") from None
-    names = {op.name for op in ops}
-    deletes = bool(names & {"DeleteData", "DeleteWhere"}) or any(
-        op.name == "Modify" and "delete" in op for op in ops)
-    return _SparqlPatch(bool(names & {"Modify", "DeleteWhere"}), deletes, text, base_iri)
-
-
-def _sparql_ops(text: str, base_iri: str) -> list[CompValue]:
-    """Parse with rdflib, refuse what is not allowed (422), then let pyoxigraph parse it too."""
-    parsed = parseUpdate(text)
-    ops = list(parsed.request)
-    for op in ops:
-        if op.name not in _ALLOWED_OPS:
-            raise Unprocessable(f"SPARQL {op.name} is not supported in a PATCH")
-        found = "WITH" if "withClause" in op else _forbidden(op)
-        if found:
-            raise Unprocessable(f"SPARQL {found} is not supported: a resource is one default graph")
-    try:
-        translateUpdate(parsed, base=base_iri)
-        ox.Store().update(text, base_iri=base_iri)  # the evaluator's own parser must agree
-    except SyntaxError as e:
-        raise _ox_syntax(e) from None
-    except (RecursionError, PodError):
-        raise
-    except Exception as e:  # rdflib reports unknown prefixes and the like by plain exceptions
-        raise InvalidSyntax(f"SPARQL error: {e}") from None
-    return ops
-
-
-def _ox_syntax(e: SyntaxError) -> InvalidSyntax:
-    m = _OX_POSITION.search(str(e))
-    where = {"line": int(m[1]), "column": int(m[2])} if m else {}
-    return InvalidSyntax(f"SPARQL syntax error: {e}", **where)
-
-
-class _SparqlPatch(ParsedPatch):
-    __slots__ = ("_base", "_text")
-
-    def __init__(self, reads: bool, deletes: bool, text: str, base: str) -> None:
-        super().__init__(reads, deletes)
-        self._text, self._base = text, base
-
-    def apply(self, graph: set[ox.Triple]) -> set[ox.Triple]:
-        """Evaluate the update over a scratch store holding ``graph`` as its default graph."""
-        store = ox.Store()
-        store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in graph)
-        try:
-            store.update(self._text, base_iri=self._base)
-        except SyntaxError as e:
-            raise _ox_syntax(e) from None
-        return {q.triple for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())}

@@ -35,7 +35,10 @@ def check_pod_name(name: str) -> str:
 
 def canonical_segment(raw: str) -> str:
     """One path segment, decoded once and re-encoded canonically."""
-    text = unquote(raw, errors="strict")
+    try:
+        text = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(f"invalid path segment {raw!r}: percent-escapes must be UTF-8") from None
     if text in ("", ".", "..") or "/" in text or any(ord(c) < 0x20 or c == "\x7f" for c in text):
         raise BadRequest(f"invalid path segment {raw!r}")
     return quote(text, safe=SEGMENT_SAFE)

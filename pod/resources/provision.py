@@ -15,21 +15,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pod.resources import rdf
+from pod.resources import rdf, usage
 from pod.resources.paths import Target
 from pod.resources.service import ResourceService
 from pod.store.directory import PodDirectory
+from vocab.namespaces import ACL, FOAF, LDP, PIM, SCHEMA_HTTP, SOLID, VF, iri_of, namespace_of
 from vocab.terms import CP
 
 PROFILE = "/profile/card"
 #: private containers of a new pod, registered in the private type index for these classes
 REGISTERED = {
-    "contributions/": str(CP.Contribution),
-    "appreciations/": "https://w3id.org/valueflows/ont/vf#Appreciation",
-    "rewards/": str(CP.RewardStatement),
-    "reputation/": str(CP.ReputationStatement),
-    "grants/": str(CP.AccessGrant),
+    "contributions/": iri_of(CP.Contribution),
+    "appreciations/": iri_of(VF.Appreciation),
+    "rewards/": iri_of(CP.RewardStatement),
+    "reputation/": iri_of(CP.ReputationStatement),
+    "grants/": iri_of(CP.AccessGrant),
 }
+_ACL, _FOAF, _LDP = namespace_of(ACL), namespace_of(FOAF), namespace_of(LDP)
+_PIM, _SCHEMA, _SOLID = namespace_of(PIM), namespace_of(SCHEMA_HTTP), namespace_of(SOLID)
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,15 @@ def _acl(owner: str, target: str, *, default: bool, public: str | None,
     if authenticated:
         text += (f"<#authenticated> a acl:Authorization; acl:agentClass acl:AuthenticatedAgent; "
                  f"acl:accessTo <{target}>{inherit}; acl:mode {authenticated}.\n")
-    return "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n" \
-           "@prefix foaf: <http://xmlns.com/foaf/0.1/>.\n" + text
+    return f"@prefix acl: <{_ACL}>.\n@prefix foaf: <{_FOAF}>.\n" + text
 
 
 def _profile(pod_url: str, webid: str, name: str, issuer: str) -> str:
-    return f"""@prefix foaf: <http://xmlns.com/foaf/0.1/>.
-@prefix ldp: <http://www.w3.org/ns/ldp#>.
-@prefix pim: <http://www.w3.org/ns/pim/space#>.
-@prefix schema: <http://schema.org/>.
-@prefix solid: <http://www.w3.org/ns/solid/terms#>.
+    return f"""@prefix foaf: <{_FOAF}>.
+@prefix ldp: <{_LDP}>.
+@prefix pim: <{_PIM}>.
+@prefix schema: <{_SCHEMA}>.
+@prefix solid: <{_SOLID}>.
 <> a foaf:PersonalProfileDocument; foaf:maker <{webid}>; foaf:primaryTopic <{webid}>.
 <{webid}> a foaf:Person, schema:Person;
     foaf:name "{name}";
@@ -73,8 +75,7 @@ def _profile(pod_url: str, webid: str, name: str, issuer: str) -> str:
 def _type_index(listed: bool, registrations: dict[str, str] | None = None) -> str:
     """A type index (Solid Type Indexes); ``registrations`` maps a class IRI to a container."""
     kind = "ListedDocument" if listed else "UnlistedDocument"
-    text = ("@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
-            f"<> a solid:TypeIndex, solid:{kind}.\n")
+    text = f"@prefix solid: <{_SOLID}>.\n<> a solid:TypeIndex, solid:{kind}.\n"
     for i, (cls, container) in enumerate((registrations or {}).items()):
         text += (f"<#registration-{i}> a solid:TypeRegistration; solid:forClass <{cls}>; "
                  f"solid:instanceContainer <{container}>.\n")
@@ -82,25 +83,22 @@ def _type_index(listed: bool, registrations: dict[str, str] | None = None) -> st
 
 
 def _preferences(pod_url: str, webid: str) -> str:
-    return f"""@prefix pim: <http://www.w3.org/ns/pim/space#>.
-@prefix solid: <http://www.w3.org/ns/solid/terms#>.
+    return f"""@prefix pim: <{_PIM}>.
+@prefix solid: <{_SOLID}>.
 <> a pim:ConfigurationFile.
 <{webid}> solid:privateTypeIndex <{pod_url}settings/privateTypeIndex.ttl>.
 """
 
 
-async def create_pod(
-    directory: PodDirectory, service: ResourceService, name: str, *, public_write: bool = False
-) -> NewPod:
-    """Register pod ``name`` and write its starting resources atomically."""
-    keys = await directory.create(name)
-    pod_url = f"{service.base_url}{name}/"
+def _documents(base_url: str, name: str, public_write: bool) -> list[tuple[str, str]]:
+    """What a new pod starts with: (path, Turtle) of every resource, root first."""
+    pod_url = f"{base_url}{name}/"
     webid = f"{pod_url}profile/card#me"
     everyone = "acl:Read, acl:Write, acl:Append, acl:Control" if public_write else None
-    docs = [
+    return [
         ("/", ""),
         ("/.acl", _acl(webid, pod_url, default=True, public=everyone)),
-        (PROFILE, _profile(pod_url, webid, name, service.base_url)),
+        (PROFILE, _profile(pod_url, webid, name, base_url)),
         (PROFILE + ".acl", _acl(webid, pod_url + PROFILE[1:], default=False,
                                 public=everyone or "acl:Read")),
         ("/inbox/", ""),
@@ -116,8 +114,25 @@ async def create_pod(
             webid, pod_url + "settings/publicTypeIndex.ttl", default=False,
             public=everyone or "acl:Read")),
     ]
+
+
+#: the paths of what a new pod starts with (and the containers made for them): a pod holding
+#: nothing else is new, and an import may replace it
+STARTING_PATHS = frozenset({path for path, _ in _documents("https://pod.invalid/x/", "x", False)}
+                           | {"/profile/", "/settings/"})
+
+
+async def create_pod(
+    directory: PodDirectory, service: ResourceService, name: str, *, public_write: bool = False
+) -> NewPod:
+    """Register pod ``name`` and write its starting resources atomically."""
+    keys = await directory.create(name)
+    pod_url = f"{service.base_url}{name}/"
+    webid = f"{pod_url}profile/card#me"
+    change = usage.Change()
     async with service.store.write(keys) as tx:
-        for path, body in docs:
+        for path, body in _documents(service.base_url, name, public_write):
             target = Target(name, path)
-            await service.write_new(tx, target, body.encode(), rdf.TURTLE)
+            await service.write_new(tx, target, body.encode(), rdf.TURTLE, change)
+        await usage.start(tx, change)
     return NewPod(pod_url, webid)

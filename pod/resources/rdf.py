@@ -19,6 +19,7 @@ from pyld import jsonld
 
 from pod.errors import InvalidSyntax, UnsupportedMediaType
 from vocab.contexts import CONTEXTS, document_loader
+from vocab.namespaces import ACL, DCTERMS, FOAF, LDP, PIM, SOLID, XSD, namespace_of
 
 TURTLE = "text/turtle"
 JSON_LD = "application/ld+json"
@@ -30,15 +31,9 @@ FORMATS: dict[str, ox.RdfFormat] = {
     N_TRIPLES: ox.RdfFormat.N_TRIPLES,
 }
 RDF_TYPES = tuple(FORMATS)
-PREFIXES = {
-    "ldp": "http://www.w3.org/ns/ldp#",
-    "acl": "http://www.w3.org/ns/auth/acl#",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "solid": "http://www.w3.org/ns/solid/terms#",
-    "pim": "http://www.w3.org/ns/pim/space#",
-    "dc": "http://purl.org/dc/terms/",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-}
+PREFIXES = {"ldp": namespace_of(LDP), "acl": namespace_of(ACL), "foaf": namespace_of(FOAF),
+            "solid": namespace_of(SOLID), "pim": namespace_of(PIM), "dc": namespace_of(DCTERMS),
+            "xsd": namespace_of(XSD)}
 _POSITION = re.compile(r"line (\d+) between columns (\d+)")
 
 
@@ -56,7 +51,10 @@ def _triples(body: bytes, media_type: str, base_iri: str) -> Iterator[ox.Triple]
     if fmt is None:
         raise UnsupportedMediaType(f"{media_type} is not an RDF syntax this server parses")
     if fmt is ox.RdfFormat.JSON_LD and b"@context" in body:
-        document = _context_urls_bundled(body)
+        try:
+            document = _context_urls_bundled(body)
+        except RecursionError:
+            raise InvalidSyntax("invalid application/ld+json: nested too deeply") from None
         if document is not None:
             yield from _bundled_json_ld(document, base_iri)
             return
@@ -107,6 +105,8 @@ def _bundled_json_ld(document: Any, base_iri: str) -> Iterator[ox.Triple]:
     try:
         nquads = jsonld.to_rdf(document, {"base": base_iri, "format": "application/n-quads",
                                           "documentLoader": document_loader})
+    except RecursionError:
+        raise InvalidSyntax("invalid application/ld+json: nested too deeply") from None
     except Exception as exc:  # pyld raises JsonLdError and, on odd input, plain errors
         raise InvalidSyntax(f"invalid application/ld+json: {exc}") from None
     for quad in ox.parse(nquads.encode(), ox.RdfFormat.N_QUADS):
@@ -137,9 +137,11 @@ def check(body: bytes, media_type: str, base_iri: str) -> None:
 def serialize(triples: Iterable[ox.Triple], media_type: str) -> bytes:
     """Serialise ``triples`` as ``media_type``; Turtle declares only the prefixes it uses."""
     fmt = FORMATS[media_type]
+    out = ox.serialize(triples, format=fmt, prefixes=PREFIXES if fmt is ox.RdfFormat.TURTLE
+                       else None)
+    assert out is not None  # given no output to write to, pyoxigraph returns the bytes
     if fmt is not ox.RdfFormat.TURTLE:
-        return ox.serialize(triples, format=fmt)
-    out = ox.serialize(triples, format=fmt, prefixes=PREFIXES)
+        return out
     head, body = [], out
     while body.startswith(b"@prefix "):
         line, _, body = body.partition(b"\n")

@@ -11,32 +11,54 @@ import asyncio
 import itertools
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 
 from pod.errors import (
-    BadRequest,
     Conflict,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     UnsupportedMediaType,
+    UnverifiedStatement,
 )
-from pod.resources import membership, rdf, shapes
+from pod.resources import membership, rdf, shapes, usage
 from pod.resources.conditions import Conditions
 from pod.resources.graphs import GraphCache
 from pod.resources.patch import ParsedPatch
 from pod.resources.paths import AUX_SUFFIXES, SEGMENT_SAFE, Target
+from pod.resources.patterns import OverBudget
 from pod.resources.records import BINARY, CONTAINER, RDF, Resource
+from pod.resources.representation import keep_members, parse, prepare, represent_triples
 from pod.resources.typeindex import TypeIndexes
+from pod.resources.usage import Change, Quota, Usage
+from pod.resources.workers import Workers
 from pod.store.sealed import PodKeys, SealedReader, SealedStore, SealedTransaction
+from vocab.namespaces import LDP, OBV3, PIM, iri_of, namespace_of, node_of
+from vocab.namespaces import RDF as RDF_NS
+from vocab.terms import CP
 
-LDP = "http://www.w3.org/ns/ldp#"
-PIM_STORAGE = ox.NamedNode("http://www.w3.org/ns/pim/space#Storage")
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-CONTAINS = ox.NamedNode(LDP + "contains")
-CONTAINER_TYPES = tuple(ox.NamedNode(LDP + t) for t in ("Container", "BasicContainer", "Resource"))
+INLINE_BUDGET = 20_000
+"""Steps a patch may take inside the write transaction (about a few milliseconds); a costlier
+one is applied outside it, in a thread, within the full budget."""
+PIM_STORAGE = node_of(PIM.Storage)
+RDF_TYPE = node_of(RDF_NS.type)
+CONTAINS = node_of(LDP.contains)
+CONTAINER_TYPES = (node_of(LDP.Container), node_of(LDP.BasicContainer), node_of(LDP.Resource))
+#: what a container's Turtle starts with, and the type a pod root adds (see ``turtle``)
+_LDP_PREFIX = f"@prefix ldp: <{namespace_of(LDP)}>.\n"
+_STORAGE_TYPE = f", <{iri_of(PIM.Storage)}>"
+#: classes whose instances are signed statements: stored only with a proof that verifies
+SIGNED_CLASSES = frozenset({iri_of(CP.RewardStatement), iri_of(CP.ReputationStatement),
+                            iri_of(OBV3.EndorsementCredential)})
+
+StatementCheck = Callable[[bytes, str, str], Awaitable[None]]
+"""``await check(body, media_type, container_url)``: raises
+:class:`~pod.errors.UnverifiedStatement` unless the statement's proof verifies (wired in at
+start-up: verifying needs the network, which this layer does not reach)."""
 
 
 async def load(reader: SealedReader, path: str) -> Resource | None:
@@ -48,12 +70,17 @@ async def load(reader: SealedReader, path: str) -> Resource | None:
 class ResourceService:
     """Reads and writes resources of the pods on this server."""
 
-    def __init__(self, store: SealedStore, base_url: str):
+    def __init__(self, store: SealedStore, base_url: str, workers: Workers,
+                 quota: Quota | None = None, *, statements: StatementCheck | None = None,
+                 pod_cache: int = 50_000):
         self.store = store
         self.base_url = base_url
+        self.workers = workers
+        self.quota = quota or Quota()  # the server's default per pod (settings)
         self._graphs = GraphCache()
-        self._indexes = TypeIndexes()
+        self._indexes = TypeIndexes(pod_cache)
         self._listeners: list[Callable[[bytes, str], None]] = [self._indexes.touched]
+        self.statements = statements  # proofs of signed statements; None: refused unchecked
 
     def url(self, target: Target, path: str | None = None) -> str:
         return f"{self.base_url}{target.pod}{path or target.path}"
@@ -84,11 +111,11 @@ class ResourceService:
         url = self.url(target)
         types = "ldp:Container, ldp:BasicContainer, ldp:Resource"
         if target.is_root:
-            types += ", <http://www.w3.org/ns/pim/space#Storage>"
+            types += _STORAGE_TYPE
         contains = ""
         if members:
             contains = ";\n  ldp:contains " + ",\n    ".join(f"<{url}{c}>" for c in members)
-        head = f"@prefix ldp: <{LDP}>.\n<{url}> a {types}{contains}.\n"
+        head = f"{_LDP_PREFIX}<{url}> a {types}{contains}.\n"
         return head.encode() + res.body
 
     def triples(self, pod_id: bytes, target: Target, res: Resource,
@@ -119,15 +146,19 @@ class ResourceService:
         self, keys: PodKeys, target: Target, body: bytes, content_type: str | None,
         cond: Conditions,
     ) -> tuple[bool, Resource]:
-        """Create or replace a resource (Solid Protocol §5.3); ``True`` when created."""
+        """Create or replace a resource (Solid Protocol §5.3); ``True`` when created. The body
+        is parsed and validated before the write transaction, which only stores it."""
+        url = self.url(target)
+        res, parsed = await prepare(self.workers, target, url, body, content_type)
+        await self._validate(keys, target, res, parsed)
         async with self.store.write(keys) as tx:
             current = await load(tx, target.path)
             cond.check_write(current)
             if current is None:
                 await self._check_new(tx, target)
-            res = self._represent(target, body, content_type, current)
-            await self._validate(tx, keys, target, res)
-            stored = await self._store(tx, target, res, current)
+            change = Change()
+            stored = await self._store(tx, target, keep_members(res, current), current, change)
+            await usage.settle(tx, change, self.quota)
         self._touched(keys.pod_id, target.path)
         return current is None, stored
 
@@ -136,49 +167,107 @@ class ResourceService:
         slug: str | None, container: bool,
     ) -> tuple[Target, Resource]:
         """Create a new member of a container, never overwriting one (Solid Protocol §5.3)."""
-        async with self.store.write(keys) as tx:
-            parent = await load(tx, target.path)
-            if parent is None:
-                raise NotFound("the container to POST to does not exist")
-            if parent.kind != CONTAINER:
-                raise MethodNotAllowed("POST needs a container", headers={"Allow": _DOC_ALLOW})
-            name = await self._free_name(tx, target, slug, container)
-            child = target.with_path(target.path + name)
-            res = self._represent(child, body, content_type, None)
-            await self._validate(tx, keys, child, res)
-            await self._link(tx, child, {target.path: parent})
-            res.version = await tx.put(child.path, res.encode())
-        self._touched(keys.pod_id, child.path)
-        return child, res
+        for _ in range(3):  # a name taken between choosing and writing: choose again
+            async with self.store.read(keys) as reader:
+                await _postable(reader, target)
+                child = target.with_path(target.path + await _free_name(
+                    reader, target, slug, container))
+            res, parsed = await prepare(self.workers, child, self.url(child), body,
+                                        content_type)
+            await self._validate(keys, child, res, parsed)
+            async with self.store.write(keys) as tx:
+                parent = await _postable(tx, target)
+                if await tx.exists(child.path) or await tx.exists(child.twin):
+                    continue
+                change = Change()
+                await self._link(tx, child, change, {target.path: parent})
+                res.version = await tx.put(child.path, res.encode())
+                change.replaced(None, res)
+                await usage.settle(tx, change, self.quota)
+            self._touched(keys.pod_id, child.path)
+            return child, res
+        raise Conflict("could not find a free name in the container; try again")
 
     async def patch(
         self, keys: PodKeys, target: Target, patch: ParsedPatch, cond: Conditions
     ) -> tuple[bool, Resource]:
-        """Apply an N3 Patch or SPARQL Update (Solid Protocol §5.3.1); creates when missing."""
+        """Apply an N3 Patch or SPARQL Update (Solid Protocol §5.3.1); creates when missing.
+
+        A patch that is cheap — within :data:`INLINE_BUDGET` steps, on a document no shape or
+        proof check applies to — runs inside the write transaction, as the fastest path.
+        Otherwise it is applied (in a thread) and checked outside the transaction, which
+        stores the result if the resource is still the version the patch was applied to; if a
+        concurrent write changed it, the patch is applied again inside the transaction, so no
+        update is ever lost."""
+        if not await self._checked(keys, target):
+            try:
+                return await self._patch_inline(keys, target, patch, cond)
+            except OverBudget:
+                pass  # costly: apply it outside the transaction
+        async with self.store.read(keys) as reader:
+            current = await load(reader, target.path)
+            cond.check_write(current)
+            before = await self._patchable(reader, keys, target, current)
+        res, own = await self._patched(keys, target, patch, current, before)
+        async with self.store.write(keys) as tx:
+            latest = await load(tx, target.path)
+            cond.check_write(latest)
+            if _version(latest) != _version(current):
+                current = latest
+                before = await self._patchable(tx, keys, target, current)
+                res, own = await self._patched(keys, target, patch, current, before)
+            return await self._patch_store(tx, keys, target, current, res, own)
+
+    async def _patch_inline(self, keys: PodKeys, target: Target, patch: ParsedPatch,
+                            cond: Conditions) -> tuple[bool, Resource]:
         async with self.store.write(keys) as tx:
             current = await load(tx, target.path)
             cond.check_write(current)
-            members: list[str] = []
-            if current is None:
-                await self._check_new(tx, target)
-                before: set[ox.Triple] = set()
-            elif current.kind == BINARY:
-                raise UnsupportedMediaType("only RDF resources can be patched")
-            else:
-                members = await self.members(tx, target, current)
-                before = set(self.triples(keys.pod_id, target, current, members))
-            after = patch.apply(before)
-            managed = set(self.server_triples(target, members)) if _is_dir(current) else set()
-            if managed and not managed <= after:
-                raise Conflict("a PATCH cannot remove the server-managed containment triples")
-            own = [t for t in after if t not in managed]
-            body = rdf.serialize(own, rdf.TURTLE)
-            res = self._represent(target, body, rdf.TURTLE, current, parsed=own)
-            await self._validate(tx, keys, target, res, own)
-            await self._store(tx, target, res, current)
+            triples, managed = await self._patchable(tx, keys, target, current)
+            after = patch.apply(triples, INLINE_BUDGET)
+            res, own = self._patch_result(target, after, managed)
+            return await self._patch_store(tx, keys, target, current, res, own)
+
+    async def _patch_store(self, tx: SealedTransaction, keys: PodKeys, target: Target,
+                           current: Resource | None, res: Resource, own: list[ox.Triple]
+                           ) -> tuple[bool, Resource]:
+        if current is None:
+            await self._check_new(tx, target)
+        change = Change()
+        await self._store(tx, target, keep_members(res, current), current, change)
+        await usage.settle(tx, change, self.quota)
         self._touched(keys.pod_id, target.path)
         self._graphs.put((keys.pod_id, target.path, res.version), tuple(own))
         return current is None, res
+
+    async def _patchable(self, reader: SealedReader, keys: PodKeys, target: Target,
+                         current: Resource | None) -> tuple[set[ox.Triple], set[ox.Triple]]:
+        """The resource's triples, and the server-managed ones a patch must keep."""
+        if current is None:
+            return set(), set()
+        if current.kind == BINARY:
+            raise UnsupportedMediaType("only RDF resources can be patched")
+        members = await self.members(reader, target, current)
+        managed = set(self.server_triples(target, members)) if _is_dir(current) else set()
+        return set(self.triples(keys.pod_id, target, current, members)), managed
+
+    async def _patched(self, keys: PodKeys, target: Target, patch: ParsedPatch,
+                       current: Resource | None, before: tuple[set[ox.Triple], set[ox.Triple]]
+                       ) -> tuple[Resource, list[ox.Triple]]:
+        """Apply ``patch`` (in a thread: its matching is bounded, not instant) and validate."""
+        triples, managed = before
+        after = await asyncio.to_thread(patch.apply, triples)
+        res, own = self._patch_result(target, after, managed)
+        await self._validate(keys, target, res, own)
+        return res, own
+
+    def _patch_result(self, target: Target, after: set[ox.Triple], managed: set[ox.Triple]
+                      ) -> tuple[Resource, list[ox.Triple]]:
+        """The record a patched graph is stored as (its triples without the managed ones)."""
+        if managed and not managed <= after:
+            raise Conflict("a PATCH cannot remove the server-managed containment triples")
+        own = [t for t in after if t not in managed]
+        return represent_triples(target, own), own
 
     async def delete(self, keys: PodKeys, target: Target, cond: Conditions) -> None:
         """Delete a resource and its auxiliary resources (Solid Protocol §5.4)."""
@@ -194,26 +283,63 @@ class ResourceService:
             cond.check_write(current)
             if current.kind == CONTAINER and current.count:
                 raise Conflict("the container is not empty; delete its members first")
+            change = Change()
             await tx.delete(target.path)
+            change.replaced(current, None)
             if current.kind == CONTAINER:
                 await membership.drop(tx, target.path, current)
-            if target.aux:
-                return
-            for suffix in AUX_SUFFIXES:
-                await tx.delete(target.aux_path(suffix))
-            await self._unlink(tx, target)
+            if not target.aux:
+                for suffix in AUX_SUFFIXES:
+                    aux = await load(tx, target.aux_path(suffix))
+                    if aux is not None:
+                        await tx.delete(target.aux_path(suffix))
+                        change.replaced(aux, None)
+                await self._unlink(tx, target)
+            await usage.settle(tx, change, self.quota)
         self._touched(keys.pod_id, target.path)
 
     async def write_new(
-        self, tx: SealedTransaction, target: Target, body: bytes, media_type: str
+        self, tx: SealedTransaction, target: Target, body: bytes, media_type: str,
+        change: Change,
     ) -> Resource:
-        """Store a new resource inside a caller's transaction (pod provisioning)."""
+        """Store a new resource inside a caller's transaction (pod provisioning), counting
+        it in ``change`` (which the caller records with :func:`usage.start`)."""
+        res = represent_triples(target, rdf.parse(body, media_type, self.url(target)), body)
         if target.is_root:
-            res = self._represent(target, body, media_type, None)
             res.version = await tx.put(target.path, res.encode())
+            change.replaced(None, res)
             return res
-        return await self._store(tx, target, self._represent(target, body, media_type, None),
-                                 None)
+        return await self._store(tx, target, res, None, change)
+
+    async def restore(self, tx: SealedTransaction, keys: PodKeys, target: Target,
+                      res: Resource, change: Change) -> Resource:
+        """Store a resource read from a pod archive inside a caller's transaction, as it was
+        (its kind, media type, modified time and body), counting it in ``change``; a container
+        keeps the members linked to it already. The caller checked the body."""
+        current = await load(tx, target.path)
+        if current is None and not target.is_root:
+            await self._check_new(tx, target)
+        stored = await self._store(tx, target, keep_members(res, current), current, change)
+        self._touched(keys.pod_id, target.path)
+        return stored
+
+    async def usage(self, keys: PodKeys) -> tuple[Usage, Quota]:
+        """What the pod holds and the quota that applies to it, from one read snapshot."""
+        async with self.store.read(keys) as reader:
+            found = await usage.read(reader)
+        return found, found.quota(self.quota)
+
+    async def pod_usage(self, keys: PodKeys, own: dict[str, int | None] | None = None
+                        ) -> tuple[Usage, Quota]:
+        """What the pod holds and the quota that applies to it. ``own`` sets the pod's own
+        quota (``{"max_bytes": N, "max_resources": N}``; ``None``: the server's setting)."""
+        async with self.store.write(keys) as tx:
+            found = await usage.current(tx)
+            if own:
+                found = replace(found, max_bytes=own.get("max_bytes", found.max_bytes),
+                                max_resources=own.get("max_resources", found.max_resources))
+                await tx.put(usage.RECORD, found.encode())
+        return found, found.quota(self.quota)
 
     def on_write(self, listener: Callable[[bytes, str], None]) -> None:
         """Call ``listener(pod_id, path)`` after each committed write (caches built from
@@ -236,51 +362,50 @@ class ResourceService:
         for listener in self._listeners:
             listener(pod_id, path)
 
-    async def _validate(self, tx: SealedTransaction, keys: PodKeys, target: Target,
-                        res: Resource, parsed: list[ox.Triple] | None = None) -> None:
-        """Check RDF written where the owner's type index registers a shaped class."""
+    async def _validate(self, keys: PodKeys, target: Target, res: Resource,
+                        parsed: list[ox.Triple] | None) -> None:
+        """Check RDF written where the owner's type index registers a shaped class (in a
+        worker process, under a budget and a size limit, outside any write transaction), and
+        the proof of a statement written where signed statements are registered."""
         if res.kind != RDF or target.aux:
             return
-        found = await self._indexes.registrations(keys.pod_id, self.url(target, "/"),
-                                                  self._reader(tx, keys, target))
-        classes = found.classes_for(target.path) & shapes.shaped_classes()
-        if not classes:
-            return
-        triples = parsed if parsed is not None else rdf.parse(res.body, res.content_type,
-                                                              self.url(target))
-        where = self.url(target, target.parent)
-        await asyncio.to_thread(shapes.check, triples, classes, where)
+        registered = await self._registered(keys, target)
+        classes = registered & shapes.shaped_classes()
+        if classes:
+            await self._check_shape(target, res, parsed, classes)
+        if registered & SIGNED_CLASSES:
+            where = self.url(target, target.parent)
+            if self.statements is None:
+                raise UnverifiedStatement(f"{where} is registered for signed statements, which "
+                                          "cannot be verified here",
+                                          reasons=["this server process verifies no statements"])
+            await self.statements(res.body, res.content_type, where)
 
-    def _represent(
-        self, target: Target, body: bytes, content_type: str | None, current: Resource | None,
-        parsed: list[ox.Triple] | None = None,
-    ) -> Resource:
-        """Validate a new representation and turn it into what is stored. ``content_type``
-        is the whole header: non-RDF resources keep its parameters (a charset, say)."""
-        now = time.time()
-        media_type = _bare(content_type)
-        keep = current if current is not None and _is_dir(current) else Resource(CONTAINER, "", 0)
-        if target.is_container:
-            if body and not (media_type and rdf.is_rdf(media_type)):
-                raise UnsupportedMediaType("a container's representation must be RDF")
-            own = parsed if parsed is not None else (
-                rdf.parse(body, media_type, self.url(target)) if body and media_type else [])
-            _refuse_containment(own)
-            stored = rdf.serialize(own, rdf.TURTLE) if own else b""
-            return Resource(CONTAINER, rdf.TURTLE, now, stored, keep.count, keep.pages)
-        if not media_type or content_type is None:
-            raise BadRequest("a Content-Type header is required")
-        if media_type in (rdf.TURTLE, rdf.JSON_LD) and parsed is None and not target.aux:
-            rdf.check(body, media_type, self.url(target))  # kept as sent: same triples, same
-            return Resource(RDF, media_type, now, body)     # base (its URL); a credential's
-            # proof (a named graph in JSON-LD) and its exact bytes stay verifiable
-        if rdf.is_rdf(media_type):
-            own = parsed if parsed is not None else rdf.parse(body, media_type, self.url(target))
-            stored = body if parsed is not None else rdf.serialize(own, rdf.TURTLE)
-            return Resource(RDF, rdf.TURTLE, now, stored)
-        if target.aux:
-            raise UnsupportedMediaType(f"{target.aux} resources must be RDF")
-        return Resource(BINARY, content_type.strip(), now, body)
+    async def _registered(self, keys: PodKeys, target: Target) -> set[str]:
+        """The classes the owner's type indexes register ``target``'s container for."""
+        async with self.store.read(keys) as reader:
+            found = await self._indexes.registrations(keys.pod_id, self.url(target, "/"),
+                                                      self._reader(reader, keys, target))
+        return found.classes_for(target.path)
+
+    async def _checked(self, keys: PodKeys, target: Target) -> bool:
+        """Whether writes to ``target`` are checked (shape or proof) before they are stored."""
+        if target.aux or target.is_container:
+            return False
+        return bool(await self._registered(keys, target)
+                    & (shapes.shaped_classes() | SIGNED_CLASSES))
+
+    async def _check_shape(self, target: Target, res: Resource, parsed: list[ox.Triple] | None,
+                           classes: set[str]) -> None:
+        triples = parsed if parsed is not None else await parse(
+            self.workers, res.body, res.content_type, self.url(target))
+        if len(triples) > shapes.MAX_TRIPLES:
+            raise PayloadTooLarge(
+                f"a document in a container registered for a class with a shape may hold at "
+                f"most {shapes.MAX_TRIPLES} triples; this one has {len(triples)}")
+        where = self.url(target, target.parent)
+        await self.workers.run(shapes.check, triples, classes, where, budget=shapes.BUDGET,
+                               what="checking this document against its shape")
 
     async def _check_new(self, tx: SealedTransaction, target: Target) -> None:
         """A new resource needs no twin (``/x`` vs ``/x/``) and, if auxiliary, a subject."""
@@ -292,17 +417,20 @@ class ResourceService:
             raise Conflict(f"{target.twin} exists; {target.path} cannot exist beside it")
 
     async def _store(
-        self, tx: SealedTransaction, target: Target, res: Resource, current: Resource | None
+        self, tx: SealedTransaction, target: Target, res: Resource, current: Resource | None,
+        change: Change,
     ) -> Resource:
         if current is None and not target.aux:
-            await self._link(tx, target)
+            await self._link(tx, target, change)
         res.version = await tx.put(target.path, res.encode())
+        change.replaced(current, res)
         return res
 
-    async def _link(self, tx: SealedTransaction, target: Target,
+    async def _link(self, tx: SealedTransaction, target: Target, change: Change,
                     known: dict[str, Resource] | None = None) -> None:
-        """Add ``target`` to its parent, creating missing intermediate containers; ``known``
-        holds containers the caller has loaded in this transaction already."""
+        """Add ``target`` to its parent, creating missing intermediate containers (counted
+        in ``change``); ``known`` holds containers the caller has loaded in this transaction
+        already."""
         chain = [*target.ancestors(), target.path]
         if known:
             chain = chain[chain.index(next(iter(known))):]
@@ -313,6 +441,7 @@ class ResourceService:
                 if await tx.get(twin) is not None:
                     raise Conflict(f"{twin} is not a container")
                 parent = Resource(CONTAINER, rdf.TURTLE, time.time())
+                change.replaced(None, parent)
             elif parent.kind != CONTAINER:
                 raise Conflict(f"{parent_path} is not a container")
             if not await membership.add(tx, parent_path, parent, child_path[len(parent_path):]):
@@ -328,32 +457,34 @@ class ResourceService:
             parent.modified = time.time()
             await tx.put(parent_path, parent.encode())
 
-    async def _free_name(
-        self, tx: SealedTransaction, target: Target, slug: str | None, container: bool
-    ) -> str:
-        base = _slug_segment(slug) if slug else ""
-        name = base or secrets.token_hex(8)
-        while True:
-            if await tx.get(target.path + name) is None and \
-                    await tx.get(target.path + name + "/") is None:
-                return name + "/" if container else name
-            name = f"{base}-{secrets.token_hex(3)}" if base else secrets.token_hex(8)
-
-
-def _bare(content_type: str | None) -> str | None:
-    """The media type of a ``Content-Type`` value, without parameters, lowercased."""
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
-
-
 def _is_dir(res: Resource | None) -> bool:
     return res is not None and res.kind == CONTAINER
 
 
-def _refuse_containment(triples: Iterable[ox.Triple]) -> None:
-    if any(t.predicate == CONTAINS for t in triples):
-        raise Conflict("ldp:contains triples are managed by the server and cannot be written")
+async def _postable(reader: SealedReader, target: Target) -> Resource:
+    """The container a POST adds to: it must exist and be a container."""
+    parent = await load(reader, target.path)
+    if parent is None:
+        raise NotFound("the container to POST to does not exist")
+    if parent.kind != CONTAINER:
+        raise MethodNotAllowed("POST needs a container", headers={"Allow": _DOC_ALLOW})
+    return parent
+
+
+async def _free_name(reader: SealedReader, target: Target, slug: str | None,
+                     container: bool) -> str:
+    """A member name not yet taken in ``target``: the slug's, or a random one."""
+    base = _slug_segment(slug) if slug else ""
+    name = base or secrets.token_hex(8)
+    while True:
+        if not await reader.exists(target.path + name) and \
+                not await reader.exists(target.path + name + "/"):
+            return name + "/" if container else name
+        name = f"{base}-{secrets.token_hex(3)}" if base else secrets.token_hex(8)
+
+
+def _version(res: Resource | None) -> bytes | None:
+    return res.version if res is not None else None
 
 
 def _slug_segment(slug: str) -> str:

@@ -17,9 +17,14 @@ import rdflib
 from pyshacl import validate
 from rdflib.namespace import RDF, SH
 
-from pod.errors import ShapeViolation
+from pod.errors import ShapeViolation, Unprocessable
 from vocab.prefixes import compact
 from vocab.terms import SHAPES
+
+MAX_TRIPLES = 10_000
+"""The most triples a document checked against a shape may hold (validation is superlinear)."""
+BUDGET = 10.0
+"""Seconds of work one validation may take, in a worker process."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,12 @@ def _violations(report: rdflib.Graph) -> list[Violation]:
 
 
 def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
-    """An rdflib graph of pyoxigraph triples (through N-Triples, which both read exactly)."""
+    """An rdflib graph of pyoxigraph triples (through N-Triples, which both read exactly).
+    RDF 1.2 triple terms, which rdflib cannot hold, are refused (422)."""
+    triples = list(triples)
+    if any(isinstance(t.subject, ox.Triple) or isinstance(t.object, ox.Triple) for t in triples):
+        raise Unprocessable("RDF 1.2 triple terms cannot be checked against a shape; a "
+                            "container registered for a class with a shape takes RDF 1.1 data")
     graph = rdflib.Graph()
     graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
     return graph

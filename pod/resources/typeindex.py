@@ -8,15 +8,20 @@ came from, so a change to a type index applies to the very next write.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
+from cachetools import LRUCache
 
-SOLID = "http://www.w3.org/ns/solid/terms#"
-PIM = "http://www.w3.org/ns/pim/space#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+from vocab.namespaces import PIM, SOLID, iri_of
+
 PROFILE = "/profile/card"
+_PUBLIC_INDEX, _PRIVATE_INDEX = iri_of(SOLID.publicTypeIndex), iri_of(SOLID.privateTypeIndex)
+_PREFERENCES = iri_of(PIM.preferencesFile)
+_FOR_CLASS = iri_of(SOLID.forClass)
+_INSTANCE_CONTAINER, _INSTANCE = iri_of(SOLID.instanceContainer), iri_of(SOLID.instance)
 
 #: reads a document of the pod by path: its triples, or ``None`` when it does not exist
 ReadGraph = Callable[[str], Awaitable[list[ox.Triple] | None]]
@@ -40,23 +45,26 @@ class Registrations:
 
 
 def _objects(triples: list[ox.Triple], subject: str, predicate: str) -> list[str]:
-    return [t.object.value for t in triples if t.subject.value == subject
-            and t.predicate.value == predicate and isinstance(t.object, ox.NamedNode)]
+    return [t.object.value for t in triples if isinstance(t.object, ox.NamedNode)
+            and not isinstance(t.subject, ox.Triple) and t.subject.value == subject
+            and t.predicate.value == predicate]
 
 
 class TypeIndexes:
-    """Per-pod cache of type-index registrations."""
+    """Per-pod cache of type-index registrations, for the ``size`` pods used most recently
+    (stamped against racing writes as :class:`~pod.access.grants.GrantIndex` is)."""
 
-    def __init__(self) -> None:
-        self._cached: dict[bytes, Registrations] = {}
-        self._generation: dict[bytes, int] = {}
+    def __init__(self, size: int = 50_000) -> None:
+        self._cached: LRUCache[bytes, Registrations] = LRUCache(size)
+        self._generation: LRUCache[bytes, int] = LRUCache(size)
+        self._stamps = itertools.count(1)
 
     def touched(self, pod_id: bytes, path: str) -> None:
         """Call after every write: forget registrations that came from ``path``."""
         cached = self._cached.get(pod_id)
         if cached is None or path in cached.sources:
             self._cached.pop(pod_id, None)
-            self._generation[pod_id] = self._generation.get(pod_id, 0) + 1
+            self._generation[pod_id] = next(self._stamps)
 
     async def registrations(self, pod_id: bytes, pod_url: str, read: ReadGraph) -> Registrations:
         """The pod's registrations (``pod_url`` ends with ``/``)."""
@@ -80,12 +88,12 @@ async def _collect(pod_url: str, read: ReadGraph) -> Registrations:
     webid = pod_url + PROFILE[1:] + "#me"
     sources = {PROFILE}
     profile = await read(PROFILE) or []
-    indexes = _objects(profile, webid, SOLID + "publicTypeIndex")
-    for prefs in _objects(profile, webid, PIM + "preferencesFile"):
+    indexes = _objects(profile, webid, _PUBLIC_INDEX)
+    for prefs in _objects(profile, webid, _PREFERENCES):
         path = _local(pod_url, prefs)
         if path:
             sources.add(path)
-            indexes += _objects(await read(path) or [], webid, SOLID + "privateTypeIndex")
+            indexes += _objects(await read(path) or [], webid, _PRIVATE_INDEX)
     containers: dict[str, set[str]] = {}
     instances: dict[str, set[str]] = {}
     for index in indexes:
@@ -94,10 +102,10 @@ async def _collect(pod_url: str, read: ReadGraph) -> Registrations:
             continue
         sources.add(path)
         triples = await read(path) or []
-        for reg in {t.subject.value for t in triples if t.predicate.value == SOLID + "forClass"}:
-            classes = _objects(triples, reg, SOLID + "forClass")
-            for target, into in ((SOLID + "instanceContainer", containers),
-                                 (SOLID + "instance", instances)):
+        for reg in {t.subject.value for t in triples if t.predicate.value == _FOR_CLASS
+                    and not isinstance(t.subject, ox.Triple)}:
+            classes = _objects(triples, reg, _FOR_CLASS)
+            for target, into in ((_INSTANCE_CONTAINER, containers), (_INSTANCE, instances)):
                 for iri in _objects(triples, reg, target):
                     where = _local(pod_url, iri)
                     if where:

@@ -1,20 +1,8 @@
-"""Verifiable statements: W3C VC 2.0 credentials with ``eddsa-rdfc-2022`` Data Integrity
-proofs, Multikey keys and locally resolved ``did:key`` issuers, and builders for Commonpod's
-reward and reputation statements (docs/statements.md)."""
+"""The server's side of verifiable statements: per-pod signing keys sealed in its store
+(:mod:`~pod.statements.keys`), issuers' keys read from its store or fetched through its guarded
+fetcher (:mod:`~pod.statements.resolver`), and the check of statements written into registered
+containers (:mod:`~pod.statements.checking`).
 
-from pod.statements.builders import reputation_statement, reward_statement
-from pod.statements.credentials import Resolver, Verdict, public_key, sign, verify
-from pod.statements.cryptosuite import TransformError
-from pod.statements.multikey import (
-    KeyFormatError,
-    decode_private_key,
-    decode_public_key,
-    did_key,
-    did_key_vm,
-    public_key_multibase,
-    resolve_did_key,
-)
-
-__all__ = ["KeyFormatError", "Resolver", "TransformError", "Verdict", "decode_private_key",
-           "decode_public_key", "did_key", "did_key_vm", "public_key", "public_key_multibase",
-           "reputation_statement", "resolve_did_key", "reward_statement", "sign", "verify"]
+Signing, verifying, canonicalisation, Multikey and the builders are pure and live in
+:mod:`apps.sdk.statements`, which the SDK and the server share (docs/sdk.md).
+"""

@@ -4,7 +4,8 @@ A pod's key is made on first use, inside one write transaction that checks again
 made meanwhile, and kept as the system record ``vc-key:{pod}`` together with the pod's id, so
 a pod deleted and created again under the same name never inherits the old key. Its public
 half is published in the owner's WebID profile as a Multikey verification method (see
-:func:`profile_insert`), which is how verifiers find it.
+:func:`~apps.sdk.statements.profiles.profile_insert`, which the SDK uses too), which is how
+verifiers find it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from dataclasses import dataclass
 
 from nacl.signing import SigningKey
 
-from pod.statements.multikey import (
+from apps.sdk.statements.multikey import (
     decode_private_key,
     private_key_multibase,
     public_key_multibase,
 )
+from apps.sdk.statements.profiles import KEY_FRAGMENT, key_id, profile_insert
 from pod.store.system import SystemRecords, dump
 
-SEC = "https://w3id.org/security#"
-KEY_FRAGMENT = "vc-key-1"
+__all__ = ["KEY_FRAGMENT", "PodKey", "key_id", "pod_key", "profile_insert", "record_name"]
 
 
 @dataclass(frozen=True)
@@ -66,21 +67,3 @@ async def pod_key(system: SystemRecords, pod: str, pod_id: bytes) -> PodKey:
         await tx.put(name, dump({"pod_id": pod_id.hex(),
                                  "secretKeyMultibase": private_key_multibase(seed)}))
     return _key(seed, True)
-
-
-def key_id(webid: str) -> str:
-    """The IRI of a pod's statement key: a fragment of the WebID profile document."""
-    return f"{webid.split('#', 1)[0]}#{KEY_FRAGMENT}"
-
-
-def profile_insert(webid: str, public_multibase: str) -> str:
-    """An N3 Patch (Solid Protocol §5.3.1) adding the key to the WebID profile: a Multikey
-    controlled by the WebID and listed as its ``assertionMethod``."""
-    vm = key_id(webid)
-    return (f"@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
-            f"@prefix sec: <{SEC}>.\n"
-            f"_:patch a solid:InsertDeletePatch; solid:inserts {{\n"
-            f"  <{vm}> a sec:Multikey; sec:controller <{webid}>;\n"
-            f"    sec:publicKeyMultibase \"{public_multibase}\".\n"
-            f"  <{webid}> sec:assertionMethod <{vm}>.\n"
-            f"}}.\n")

@@ -14,13 +14,23 @@ Obligations of every backend (checked by ``tests/test_store_contract.py``):
 * Pods and their wrapped keys live in the backend too (``create_pod``, ``find_pod``,
   ``drop_pod``); ``drop_pod`` destroys the wrapped key in its own commit *before* it removes
   any data row, so a crash in between leaves only rows nobody can open.
+* ``replace_pod(old, new)`` points the name of pod ``old`` at the new pod row ``new`` in one
+  commit (:class:`~pod.errors.VersionConflict` when ``old`` is not registered any more), then
+  removes ``old``'s rows in a commit of its own: a pod written under an id no name points at
+  yet (an import) becomes visible at once and whole.
 * Server-level wrapped keys live in a keyring (``get_key``/``set_keys``); ``set_keys``
   replaces several atomically, together with every pod's wrapped key (key rotation).
+* A store that cannot take a write because its disk is full raises
+  :class:`~pod.errors.InsufficientStorage` (507); one whose database cannot be reached raises
+  :class:`~pod.errors.ServiceUnavailable` (503). Neither acknowledges anything.
+
+Moving a deployment between backends (``commonpod store copy``) uses :class:`Copyable`: every
+row of the three tables as it is, sealed, in one snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -77,6 +87,11 @@ class Backend(Protocol):
 
     async def drop_pod(self, pod_id: bytes) -> None: ...
 
+    async def replace_pod(self, old: bytes, new: PodRow) -> None:
+        """Give pod ``old``'s name to ``new`` (whose rows are written already), atomically;
+        then drop ``old``'s rows. Raises ``VersionConflict`` when ``old`` is not registered."""
+        ...
+
     def pods(self) -> AsyncIterator[PodRow]: ...
 
     async def get_key(self, name: str) -> bytes | None: ...
@@ -86,3 +101,35 @@ class Backend(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+TABLES: Final = {
+    "keyring": ("name", "wrapped"),
+    "pods": ("pod_id", "name_index", "wrapped_key"),
+    "records": ("pod_id", "key", "version", "value"),
+}
+"""The three tables every backend keeps, with their columns in the order rows carry them."""
+
+Row = tuple[str | bytes, ...]
+"""One row of a table: a keyring name is text, every other column opaque bytes."""
+
+
+class Copyable(Protocol):
+    """Every row of a store as it is (nothing opened), to move a deployment elsewhere."""
+
+    def dump(self) -> AsyncGenerator[tuple[str, Row], None]:
+        """``(table, row)`` for every row, table by table in :data:`TABLES` order and each in
+        primary key order (bytewise), all from one snapshot."""
+        ...
+
+    async def load(self, rows: AsyncIterable[tuple[str, Row]]) -> None:
+        """Insert ``rows`` (as :meth:`dump` yields them) in one transaction."""
+        ...
+
+    async def clear(self) -> None:
+        """Delete every row of the three tables in one transaction."""
+        ...
+
+
+class CopyableBackend(Backend, Copyable, Protocol):
+    """What :func:`pod.store.backends.open_backend` returns: a backend whose rows can move."""

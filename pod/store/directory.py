@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cachetools import LRUCache
 from nacl import utils
 
 from pod.errors import VersionConflict
@@ -14,37 +15,85 @@ class PodExists(Exception):
     """A pod with that name is already registered."""
 
 
-class PodDirectory:
-    """Finds, creates and destroys pods. Only found pods are cached, so a pod created by
-    another process (the CLI) is visible to the server at once."""
+class PodGone(Exception):
+    """The pod to replace was deleted or replaced meanwhile."""
 
-    def __init__(self, backend: Backend, keyring: Keyring):
+
+class StagedPod:
+    """A pod id and key not registered under any name (yet)."""
+
+    __slots__ = ("key", "keys", "pod_id")
+
+    def __init__(self, pod_id: bytes, key: bytes):
+        self.pod_id, self.key = pod_id, key
+        self.keys = PodKeys(pod_id, key)
+
+
+class PodDirectory:
+    """Finds, creates and destroys pods.
+
+    Every lookup reads the pod's row (one indexed point read), so a pod that another process
+    (the CLI) created or deleted is seen at once; what is cached is the work done on a row —
+    its blind index and its unwrapped key — and used only while the row is the same."""
+
+    def __init__(self, backend: Backend, keyring: Keyring, *, cache_size: int = 50_000):
         self._backend, self._keyring = backend, keyring
-        self._cache: dict[str, PodKeys] = {}
+        # the least recently used go first: memory stays bounded however many pods are read
+        self._cache: LRUCache[str, tuple[bytes, PodRow, PodKeys]] = LRUCache(cache_size)
 
     async def find(self, name: str) -> PodKeys | None:
-        keys = self._cache.get(name)
-        if keys is None:
-            row = await self._backend.find_pod(self._keyring.name_index(name))
-            if row is None:
-                return None
-            keys = self._cache[name] = PodKeys(row.pod_id, self._keyring.unwrap_pod_key(row))
+        cached = self._cache.get(name)
+        index = cached[0] if cached else self._keyring.name_index(name)
+        row = await self._backend.find_pod(index)
+        if row is None:
+            if cached:
+                self._cache.pop(name, None)
+            return None
+        if cached and cached[1] == row:
+            return cached[2]
+        keys = PodKeys(row.pod_id, self._keyring.unwrap_pod_key(row))
+        self._cache[name] = (index, row, keys)
         return keys
 
     async def create(self, name: str) -> PodKeys:
+        return await self.register(name, self.stage())
+
+    def stage(self) -> StagedPod:
+        """A new pod id and key that no name points at: rows written under it stay invisible
+        until :meth:`register` or :meth:`replace` (pod imports), or :meth:`discard`."""
         pod_id, key = utils.random(16), utils.random(KEY_BYTES)
-        row = PodRow(pod_id, self._keyring.wrap_pod_key(pod_id, key))
+        return StagedPod(pod_id, key)
+
+    async def register(self, name: str, staged: StagedPod) -> PodKeys:
+        """Give the name ``name`` to a staged pod; :class:`PodExists` when it is taken."""
+        row = PodRow(staged.pod_id, self._keyring.wrap_pod_key(staged.pod_id, staged.key))
         try:
             await self._backend.create_pod(row, self._keyring.name_index(name))
         except VersionConflict:
             raise PodExists(name) from None
-        return PodKeys(pod_id, key)
+        return staged.keys
 
-    async def destroy(self, name: str) -> bool:
-        """Crypto-shred a pod: its wrapped key goes first, then its rows."""
-        row = await self._backend.find_pod(self._keyring.name_index(name))
+    async def replace(self, name: str, old: PodKeys, staged: StagedPod) -> PodKeys:
+        """Give pod ``name`` (now ``old``) the staged pod's rows, atomically, and drop the
+        old rows; :class:`PodGone` when ``old`` is not the pod of that name any more."""
+        row = PodRow(staged.pod_id, self._keyring.wrap_pod_key(staged.pod_id, staged.key))
         self._cache.pop(name, None)
-        if row is None:
-            return False
-        await self._backend.drop_pod(row.pod_id)
-        return True
+        try:
+            await self._backend.replace_pod(old.pod_id, row)
+        except VersionConflict:
+            raise PodGone(name) from None
+        return staged.keys
+
+    async def discard(self, staged: StagedPod) -> None:
+        """Delete whatever was written under a staged pod that will never be registered."""
+        await self._backend.drop_pod(staged.pod_id)
+
+    async def destroy(self, name: str) -> PodKeys | None:
+        """Crypto-shred a pod: its wrapped key goes first, then its rows. Returns the keys the
+        pod had (for dropping what is cached under its id), or ``None`` if there was none."""
+        keys = await self.find(name)
+        self._cache.pop(name, None)
+        if keys is None:
+            return None
+        await self._backend.drop_pod(keys.pod_id)
+        return keys

@@ -9,6 +9,7 @@ wrong master key, and never creates a fresh key over existing data.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -54,12 +55,15 @@ def write_key_file(path: Path, key: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, key)
-        os.fsync(fd)
+        try:
+            if os.write(fd, key) != len(key):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(tmp, path)  # fails if path exists: never clobber a key
     finally:
-        os.close(fd)
-    os.link(tmp, path)  # fails if path exists: never clobber a key
-    os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
 
 
 def new_master_key() -> bytes:

@@ -8,6 +8,7 @@ moved to another row or pod, or replayed under another version, fails to open lo
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,14 +31,21 @@ class Opened:
 
 
 class PodKeys:
-    """One pod's id and the subkeys of its key."""
+    """One pod's id and the subkeys of its key.
 
-    __slots__ = ("_index", "_seal", "pod_id")
+    ``instance`` names this pod among every pod that ever had its name: a keyed hash under
+    the pod's own random key (revealing nothing of it), so a pod deleted and made again under
+    the same name has another. Tokens carry it to stay bound to the account they were issued
+    to."""
+
+    __slots__ = ("_index", "_seal", "instance", "pod_id")
 
     def __init__(self, pod_id: bytes, key: bytes):
         self.pod_id = pod_id
         self._index = subkey(key, b"cp-index")
         self._seal = subkey(key, b"cp-seal")
+        self.instance = base64.urlsafe_b64encode(subkey(key, b"cp-instance")[:16]).rstrip(
+            b"=").decode()
 
     def blind(self, name: str) -> bytes:
         """Keyed BLAKE2b of a name (hashlib's: the same function as libsodium's, 10× cheaper

@@ -8,6 +8,11 @@ Group commit: each request's transaction is a savepoint inside a batch; the batc
 queued, and ``write`` returns only once the batch holding it is durable. Under concurrency one
 fsync covers many requests; a failing request rolls back its savepoint alone.
 
+A full disk (``SQLITE_FULL``, ``ENOSPC``, ``EDQUOT``) raises
+:class:`~pod.errors.InsufficientStorage` (507) for every request whose transaction it stopped;
+none of them was acknowledged, and the connection is left ready for the next write, which
+succeeds once there is space again.
+
 Durability follows ``synchronous``: ``FULL`` (the default) survives power loss, ``NORMAL``
 survives a process crash. Several processes (the server and the CLI) may share one file.
 """
@@ -15,14 +20,23 @@ survives a process crash. Several processes (the server and the CLI) may share o
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from pod.errors import StoreError, VersionConflict
-from pod.store.base import ABSENT, PodRow, Record
+from pod.errors import (
+    ConfigError,
+    InsufficientStorage,
+    QuotaExceeded,
+    StoreError,
+    VersionConflict,
+)
+from pod.store.base import ABSENT, TABLES, PodRow, Record, Row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keyring (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL);
@@ -34,12 +48,50 @@ CREATE TABLE IF NOT EXISTS records (
 """
 
 
-def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+def _connect(path: Path, synchronous: str, opened: list[sqlite3.Connection], *,
+             mmap_mb: int = 0, cache_mb: int = 2) -> sqlite3.Connection:
+    """A connection in WAL mode; ``mmap_mb`` MiB of the file read through memory mapping
+    (fewer ``pread`` calls on a large database) and ``cache_mb`` MiB of page cache."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    opened.append(conn)
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute(f"PRAGMA mmap_size = {int(mmap_mb) * 1024 * 1024}")
+    conn.execute(f"PRAGMA cache_size = -{int(cache_mb) * 1024}")  # negative: KiB
     return conn
+
+
+log = logging.getLogger("commonpod")
+FULL_DETAIL = "the server's storage is full: nothing of this request was written; try later"
+
+
+def _is_full(exc: BaseException) -> bool:
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:  # extended result codes keep the primary code in the low byte
+        return code & 0xFF == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def _storage() -> Iterator[None]:
+    """Raise a full disk as :class:`InsufficientStorage`; other faults pass unchanged."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        if _is_full(exc):
+            raise InsufficientStorage(FULL_DETAIL) from exc
+        raise
+
+
+def _probe_write(conn: sqlite3.Connection) -> None:
+    """Fail now, not at the first request, when SQLite fell back to opening the file read-only
+    (it does so silently when the file is write-protected); the probe changes nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM keyring WHERE 0")
+    finally:
+        conn.execute("ROLLBACK")
 
 
 class _Reader:
@@ -72,33 +124,55 @@ class _Transaction(_Reader):
         self, key: bytes, value: bytes, version: bytes, expect: bytes | None = None
     ) -> None:
         self._check(key, expect)
-        self._conn.execute(
-            "INSERT OR REPLACE INTO records (pod_id, key, version, value) VALUES (?, ?, ?, ?)",
-            (self._pod, key, version, value),
-        )
+        with _storage():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO records (pod_id, key, version, value) "
+                "VALUES (?, ?, ?, ?)", (self._pod, key, version, value))
 
     async def delete(self, key: bytes, expect: bytes | None = None) -> bool:
         self._check(key, expect)
-        cur = self._conn.execute(
-            "DELETE FROM records WHERE pod_id = ? AND key = ?", (self._pod, key)
-        )
+        with _storage():
+            cur = self._conn.execute(
+                "DELETE FROM records WHERE pod_id = ? AND key = ?", (self._pod, key))
         return cur.rowcount > 0
 
 
 class SQLiteBackend:
     """A :class:`~pod.store.base.Backend` in one SQLite file."""
 
-    def __init__(self, path: Path, synchronous: str = "FULL"):
+    def __init__(self, path: Path, synchronous: str = "FULL", *, mmap_mb: int = 0,
+                 cache_mb: int = 2):
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous must be FULL or NORMAL")
         self.path = path
-        if not path.exists():  # owner-only, like the key; SQLite gives -wal and -shm its mode
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        self._writer = _connect(path, synchronous)
-        self._writer.executescript(SCHEMA)
-        self._reader = _connect(path, synchronous)
+        opened: list[sqlite3.Connection] = []
+        try:
+            if not path.exists():  # owner-only, like the key; SQLite gives -wal, -shm its mode
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            self._writer = _connect(path, synchronous, opened, cache_mb=cache_mb)
+            self._writer.executescript(SCHEMA)
+            _probe_write(self._writer)
+            self._reader = _connect(path, synchronous, opened, mmap_mb=mmap_mb,
+                                    cache_mb=cache_mb)
+        except (OSError, sqlite3.Error) as exc:
+            for conn in opened:
+                conn.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(f"cannot open the database {path}: {reason} (the data "
+                              "directory and the database must be writable by this user)") from None
         self._lock = asyncio.Lock()
         self._batch: asyncio.Future[None] | None = None  # open batch, resolved at its commit
+        self._full = False  # told the operator the disk is full, not yet that it is not
+
+    def _note(self, full: bool) -> None:
+        """Log once when the disk fills up and once when writes succeed again."""
+        if full != self._full:
+            self._full = full
+            if full:
+                log.error("the disk holding %s is full: writes answer 507 until space is freed",
+                          self.path)
+            else:
+                log.warning("writes to %s succeed again", self.path)
 
     @asynccontextmanager
     async def read(self, pod: bytes) -> AsyncIterator[_Reader]:
@@ -112,11 +186,13 @@ class SQLiteBackend:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
+                with _storage():
+                    yield conn
+                    conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     @asynccontextmanager
     async def write(self, pod: bytes) -> AsyncIterator[_Transaction]:
@@ -129,17 +205,34 @@ class SQLiteBackend:
             self._writer.execute("SAVEPOINT request")
             try:
                 yield _Transaction(self._writer, pod)
-            except BaseException:
-                self._writer.execute("ROLLBACK TO request")
-                self._writer.execute("RELEASE request")
+            except BaseException as exc:
+                if isinstance(exc, InsufficientStorage) and not isinstance(exc, QuotaExceeded):
+                    self._note(full=True)  # (a pod's quota is not the disk's)
+                self._undo(batch, exc)
                 raise
             self._writer.execute("RELEASE request")
         await asyncio.shield(batch)
 
+    def _undo(self, batch: asyncio.Future[None], exc: BaseException) -> None:
+        """Roll back one request's savepoint. If SQLite already rolled back the whole batch
+        (it may on a full disk or an I/O error), the batch's other requests — none of them
+        acknowledged yet — fail with the same kind of error."""
+        if self._writer.in_transaction:
+            self._writer.execute("ROLLBACK TO request")
+            self._writer.execute("RELEASE request")
+            return
+        if self._batch is batch:
+            self._batch = None
+            batch.set_exception(InsufficientStorage(FULL_DETAIL)
+                                if isinstance(exc, InsufficientStorage)
+                                else StoreError(f"transaction rolled back: {exc}"))
+            batch.exception()  # retrieved: each waiter re-raises it
+
     async def _flush(self) -> None:
         """Commit the open batch once the writers queued before this task have joined it."""
         async with self._lock:
-            await self._commit_batch()
+            with contextlib.suppress(Exception):  # a failed commit was given to its writers
+                await self._commit_batch()
 
     async def _commit_batch(self) -> None:
         batch, self._batch = self._batch, None
@@ -151,10 +244,15 @@ class SQLiteBackend:
         except BaseException as exc:
             if self._writer.in_transaction:
                 self._writer.execute("ROLLBACK")
-            batch.set_exception(StoreError(f"commit failed: {exc}"))
+            if _is_full(exc):
+                self._note(full=True)
+            batch.set_exception(InsufficientStorage(FULL_DETAIL) if _is_full(exc)
+                                else StoreError(f"commit failed: {exc}"))
             batch.exception()  # retrieved: each waiter re-raises it
             raise
         batch.set_result(None)
+        if self._full:
+            self._note(full=False)
 
     async def create_pod(self, pod: PodRow, name_index: bytes) -> None:
         async with self._begin() as conn:
@@ -178,6 +276,15 @@ class SQLiteBackend:
         async with self._begin() as conn:
             conn.execute("DELETE FROM records WHERE pod_id = ?", (pod_id,))
 
+    async def replace_pod(self, old: bytes, new: PodRow) -> None:
+        async with self._begin() as conn:
+            cur = conn.execute("UPDATE pods SET pod_id = ?, wrapped_key = ? WHERE pod_id = ?",
+                               (new.pod_id, new.wrapped_key, old))
+            if cur.rowcount != 1:
+                raise VersionConflict("the pod to replace is not registered any more")
+        async with self._begin() as conn:
+            conn.execute("DELETE FROM records WHERE pod_id = ?", (old,))
+
     async def pods(self) -> AsyncIterator[PodRow]:
         for pod_id, wrapped in self._reader.execute("SELECT pod_id, wrapped_key FROM pods"):
             yield PodRow(pod_id, wrapped)
@@ -198,6 +305,33 @@ class SQLiteBackend:
                 )
                 if cur.rowcount != 1:
                     raise StoreError("pod vanished during key rotation")
+
+    # --- whole-store copies (pod.store.base.Copyable) ---------------------------------------
+
+    async def dump(self) -> AsyncGenerator[tuple[str, Row], None]:
+        conn = sqlite3.connect(self.path, isolation_level=None)  # a snapshot of its own
+        try:
+            conn.execute("BEGIN")
+            for table, columns in TABLES.items():
+                order = ", ".join(columns[:2] if table == "records" else columns[:1])
+                query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"  # noqa: S608
+                for row in conn.execute(query):  # (table and column names are constants)
+                    yield table, tuple(row)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    async def load(self, rows: AsyncIterable[tuple[str, Row]]) -> None:
+        async with self._begin() as conn:
+            async for table, row in rows:
+                columns = TABLES[table]
+                conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                             f"VALUES ({', '.join('?' * len(columns))})", row)
+
+    async def clear(self) -> None:
+        async with self._begin() as conn:
+            for table in TABLES:
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
 
     async def close(self) -> None:
         async with self._lock:

@@ -9,10 +9,13 @@ them too.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from pod.errors import VersionConflict
+from pod.store.base import ABSENT
 from pod.store.keys import Keyring, subkey
 from pod.store.sealed import Opened, PodKeys, SealedReader, SealedStore, SealedTransaction
 
@@ -44,6 +47,20 @@ class SystemRecords:
     async def get_json(self, name: str) -> Any | None:
         opened = await self.get(name)
         return json.loads(opened.data) if opened else None
+
+    async def secret(self, name: str) -> bytes:
+        """The random 32-byte secret kept as record ``name``, made on first use (by whichever
+        process comes first; the others read it)."""
+        record = await self.get_json(name)
+        if record is None:
+            fresh = {"key": secrets.token_hex(32)}
+            try:
+                async with self.write() as tx:
+                    await tx.put(name, dump(fresh), expect=ABSENT)
+                record = fresh
+            except VersionConflict:  # made meanwhile
+                record = await self.get_json(name) or fresh
+        return bytes.fromhex(record["key"])
 
 
 def dump(value: Any) -> bytes:

@@ -12,20 +12,30 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-#: context URL → bundled file name
-CONTEXTS: dict[str, str] = {
-    "https://www.w3.org/ns/credentials/v2": "credentials-v2.jsonld",
-    "https://www.w3.org/2018/credentials/v1": "credentials-v1.jsonld",
-    "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.jsonld",
-    "https://w3id.org/security/data-integrity/v2": "data-integrity-v2.jsonld",
-    "https://w3id.org/security/data-integrity/v1": "data-integrity-v1.jsonld",
-    "https://w3id.org/security/multikey/v1": "multikey-v1.jsonld",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json": "ob-v3p0-context-3.0.3.jsonld",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context.json": "ob-v3p0-context-3.0.0.jsonld",
-}
-
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 OPEN_BADGES_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
+MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
+SOLID_OIDC = "https://www.w3.org/ns/solid/oidc-context.jsonld"
+#: Bitstring Status List v1.0's own context; its terms are in CREDENTIALS_V2 as well
+STATUS_LIST_V1 = "https://www.w3.org/ns/credentials/status/v1"
+#: DID Core's context: named by the DID documents ``did:key`` resolves to, never loaded (not
+#: bundled)
+DID_V1 = "https://www.w3.org/ns/did/v1"
+
+#: context URL → bundled file name
+CONTEXTS: dict[str, str] = {
+    CREDENTIALS_V2: "credentials-v2.jsonld",
+    "https://www.w3.org/2018/credentials/v1": "credentials-v1.jsonld",
+    "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.jsonld",
+    DATA_INTEGRITY_V2: "data-integrity-v2.jsonld",
+    "https://w3id.org/security/data-integrity/v1": "data-integrity-v1.jsonld",
+    MULTIKEY_V1: "multikey-v1.jsonld",
+    OPEN_BADGES_V3: "ob-v3p0-context-3.0.3.jsonld",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context.json": "ob-v3p0-context-3.0.0.jsonld",
+    SOLID_OIDC: "solid-oidc-context.jsonld",
+    STATUS_LIST_V1: "vc-bitstring-status-list-v1.jsonld",
+}
 
 
 class UnknownContext(LookupError):
@@ -40,7 +50,8 @@ class UnknownContext(LookupError):
 @cache
 def _load(name: str) -> dict[str, Any]:
     text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
-    return json.loads(text)
+    document: dict[str, Any] = json.loads(text)  # every bundled context is a JSON object
+    return document
 
 
 def context(url: str) -> dict[str, Any]:

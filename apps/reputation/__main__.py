@@ -1,0 +1,7 @@
+"""``python -m apps.reputation``: the same as ``commonpod-app reputation``."""
+
+import sys
+
+from apps.reputation.cli import main
+
+sys.exit(main())

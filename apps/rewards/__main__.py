@@ -1,0 +1,5 @@
+import sys
+
+from apps.rewards.cli import main
+
+sys.exit(main())

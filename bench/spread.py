@@ -1,0 +1,187 @@
+"""Anonymous GETs of random documents spread over N pods, in one large database (issue #16).
+
+    python3 bench/spread.py         # 10,000 pods x 100 documents; N = 10, 1,000, 10,000
+    python3 bench/spread.py --pods 1000 --per-pod 10 --spans 10,100,1000  # a quick look
+
+Seeding runs in-process, through Commonpod's own runtime (the same sealed writes a PUT makes,
+many pods at once so that group commit shares the syncs, durability "normal" while seeding):
+every pod gets its starting resources plus ``--per-pod`` small Turtle documents in a publicly
+readable ``/pub/`` container. ``--data DIR`` keeps the seeded data directory and reuses it when
+it exists. Then, for each N, a fresh ``commonpod serve`` is put under wrk load for
+``--warmup`` + ``--duration`` seconds: anonymous GETs of documents chosen at random (fixed seed)
+among the first N pods — every one logged in its owner's access log. Reported per N: requests
+per second, p50/p99, server CPU per request (the access-log flushes included: the CPU is read
+once the server is idle again) and peak RSS. The table is printed and, with ``--output``,
+written as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from servers import ServerProcess, _run, free_port
+from workload import LoadSettings, Row, run_load
+
+ACL = """@prefix acl: <http://www.w3.org/ns/auth/acl#>.
+<#public> a acl:Authorization; acl:agentClass <http://xmlns.com/foaf/0.1/Agent>;
+  acl:accessTo <./>; acl:default <./>; acl:mode acl:Read.
+<#owner> a acl:Authorization; acl:agent <{webid}>; acl:accessTo <./>; acl:default <./>;
+  acl:mode acl:Read, acl:Write, acl:Control.
+"""
+DOCUMENT = "<#it> <http://purl.org/dc/terms/title> \"document {n} of pod {pod}\" .\n"
+GROUP = 64  # pods seeded at once
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pods", type=int, default=10_000)
+    p.add_argument("--per-pod", type=int, default=100, help="documents per pod")
+    p.add_argument("--spans", default="10,1000,10000", help="the N pods the GETs fall on")
+    p.add_argument("--duration", type=int, default=15, help="measured seconds per N")
+    p.add_argument("--warmup", type=int, default=5, help="unmeasured seconds before")
+    p.add_argument("--connections", type=int, default=10)
+    p.add_argument("--data", type=Path, help="data directory to seed (or reuse if seeded)")
+    p.add_argument("--commonpod", default="commonpod", help="how to run Commonpod's CLI")
+    p.add_argument("--output", type=Path, help="write the table as Markdown here")
+    return p.parse_args(argv)
+
+
+async def _seed_pod(rt: Any, name: str, per_pod: int) -> None:
+    from pod.resources.conditions import Conditions
+    from pod.resources.paths import parse_target
+    from pod.resources.provision import create_pod
+
+    made = await create_pod(rt.pods, rt.resources, name)
+    keys, service = await rt.pods.find(name), rt.resources
+    webid = made.webid
+    for n in range(per_pod):
+        await service.put(keys, parse_target(f"/{name}/pub/doc{n}.ttl"),
+                          DOCUMENT.format(n=n, pod=name).encode(), "text/turtle", Conditions())
+        if n == 0:  # the container exists now: make it readable by everyone
+            await service.put(keys, parse_target(f"/{name}/pub/.acl"),
+                              ACL.format(webid=webid).encode(), "text/turtle", Conditions())
+
+
+async def _seed(data: Path, pods: int, per_pod: int) -> None:
+    from pod.runtime import open_runtime
+    from pod.settings import load
+
+    rt = await open_runtime(load({"data_dir": data, "durability": "normal"}))
+    try:
+        for start in range(0, pods, GROUP):
+            await asyncio.gather(*(_seed_pod(rt, f"p{i}", per_pod)
+                                   for i in range(start, min(start + GROUP, pods))))
+            if start % 1000 == 0:
+                print(f"  seeded {start:,} pods", flush=True)
+    finally:
+        await rt.close()
+
+
+def seed(args: argparse.Namespace, data: Path, port: int) -> tuple[float, int]:
+    """Seed (unless ``data`` is seeded already); returns seconds taken and database bytes."""
+    marker = data / "spread-seeded"
+    started = time.monotonic()
+    if not marker.exists():
+        _run([*args.commonpod.split(), "init", "--data-dir", str(data), "--base-url",
+              f"http://127.0.0.1:{port}/"])
+        asyncio.run(_seed(data, args.pods, args.per_pod))
+        marker.write_text(f"{args.pods} {args.per_pod}\n")
+    size = sum(p.stat().st_size for p in data.iterdir() if p.name.startswith("commonpod.db"))
+    return time.monotonic() - started, size
+
+
+def measure(args: argparse.Namespace, data: Path, port: int, span: int, work: Path) -> dict:
+    rnd = random.Random(span)
+    paths = tuple(f"/p{rnd.randrange(span)}/pub/doc{rnd.randrange(args.per_pod)}.ttl"
+                  for _ in range(20_000))
+    row = Row(f"GET over {span:,} pods", "GET", paths, (("Accept", "text/turtle"),))
+    argv = [*args.commonpod.split(), "serve", "--data-dir", str(data), "--port", str(port)]
+    server = ServerProcess(argv, work / f"serve-{span}.log")
+    try:
+        _wait_up(port)
+        origin = f"http://127.0.0.1:{port}"
+        settings = LoadSettings(args.connections, 2, 30, args.duration)
+        if args.warmup:
+            run_load(row, origin, settings, args.warmup, f"w{span}", work)
+        server.wait_idle()
+        cpu = server.cpu_seconds()
+        load = run_load(row, origin, settings, args.duration, f"m{span}", work)
+        server.wait_idle()  # the access log's flushes of these requests count
+        cpu = server.cpu_seconds() - cpu
+        return {"span": span, "rate": load.rate, "p50": load.p50_ms, "p99": load.p99_ms,
+                "cpu_ms": 1000 * cpu / max(load.requests, 1), "rss": server.peak_rss_mib(),
+                "errors": load.non_2xx + load.socket_errors}
+    finally:
+        server.stop()
+
+
+def _wait_up(port: int, timeout_s: float = 120.0) -> None:
+    import http.client
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            conn.request("HEAD", "/")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            conn.close()
+    raise RuntimeError("the server did not start")
+
+
+def table(args: argparse.Namespace, rows: list[dict], seeded_s: float, size: int) -> str:
+    resources = args.pods * (args.per_pod + 12)  # documents, /pub/ and its ACL, starting ones
+    base = rows[0]
+    lines = [
+        f"Random anonymous GETs over N pods in one database of {args.pods:,} pods and about "
+        f"{resources:,} resources ({size / 1e9:.2f} GB, {size / resources:,.0f} bytes per "
+        f"resource; seeding took {seeded_s:,.0f} s). Measured "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
+        f"`python3 bench/spread.py --pods {args.pods} --per-pod {args.per_pod} --spans "
+        f"{args.spans}`; {args.connections} connections, {args.duration} s per N.",
+        "",
+        "| N pods | req/s | p50 / p99 ms | CPU ms/req | CPU vs N = "
+        f"{base['span']:,} | p99 vs N = {base['span']:,} | peak RSS MiB | errors |",
+        "| --: | --: | --: | --: | --: | --: | --: | --: |",
+    ]
+    for r in rows:
+        lines.append(f"| {r['span']:,} | {r['rate']:,.0f} | {r['p50']:.2f} / {r['p99']:.1f} | "
+                     f"{r['cpu_ms']:.2f} | {r['cpu_ms'] / base['cpu_ms']:.2f}× | "
+                     f"{r['p99'] / base['p99']:.2f}× | {r['rss']:,.0f} | {r['errors']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="commonpod-spread-") as tmp:
+        work = Path(tmp)
+        data = args.data or work / "data"
+        port = free_port()
+        if args.data and (data / "settings.toml").exists():  # the port it was seeded for
+            for line in (data / "settings.toml").read_text().splitlines():
+                if line.startswith("base_url"):
+                    port = int(line.split(":")[-1].strip(" /\"'"))
+        seeded_s, size = seed(args, data, port)
+        print(f"seeded in {seeded_s:,.0f} s, {size / 1e9:.2f} GB", flush=True)
+        rows = []
+        for span in (int(s) for s in args.spans.split(",")):
+            rows.append(measure(args, data, port, span, work))
+            print(rows[-1], flush=True)
+        out = table(args, rows, seeded_s, size)
+        print(out)
+        if args.output:
+            args.output.write_text(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

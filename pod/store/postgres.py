@@ -1,0 +1,420 @@
+"""The PostgreSQL backend (asyncpg): the same three tables of opaque bytes, for many processes.
+
+Two connection pools, one for reads and one for writes, so writers waiting for a pod's lock
+never keep a reader (or a read made inside a write) from a connection.
+
+* Reads run in a ``REPEATABLE READ READ ONLY`` transaction: one snapshot per ``read`` block;
+  a read opened inside another by the same task (an access decision reading the grants of
+  another pod) shares its connection and snapshot, so no task ever waits for a second one.
+* A write is one ``READ COMMITTED`` transaction that first takes a transaction-scoped advisory
+  lock keyed by the pod id (``pg_advisory_xact_lock``, its first 8 bytes), so writes of one
+  pod are serialised across every process and host while other pods' run in parallel; every
+  statement after the lock sees every earlier commit. The lock needs no row, so staged pods
+  and the server's own records are covered too, and it ends with the transaction.
+* ``write`` returns once ``COMMIT`` has returned, with ``synchronous_commit = on`` set on every
+  connection under ``durability = "full"``: the commit record is flushed to the WAL first
+  (``"normal"`` sets ``off``: a crash of the database server may lose the last moments of
+  commits, as SQLite's ``NORMAL`` may on power loss).
+* Migrations are versioned: ``schema_version`` holds the versions applied, applied under an
+  advisory lock when the backend opens; a database of a newer schema than this code knows is
+  refused (:class:`~pod.errors.ConfigError`).
+* Faults map to the error tree: a full disk (SQLSTATE 53100) raises
+  :class:`~pod.errors.InsufficientStorage`, a lost or unreachable database (or a pool that
+  stays exhausted) :class:`~pod.errors.ServiceUnavailable`; either rolls the transaction back.
+  A connection lost during ``COMMIT`` is reported the same way: the write was not acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
+from contextlib import aclosing, asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from typing import Final
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+import asyncpg.exceptions as pgerr
+from asyncpg.pool import PoolConnectionProxy
+
+from pod.errors import (
+    ConfigError,
+    InsufficientStorage,
+    PodError,
+    ServiceUnavailable,
+    StoreError,
+    VersionConflict,
+)
+from pod.settings import redacted
+from pod.store.base import ABSENT, TABLES, PodRow, Record, Row
+
+log = logging.getLogger("commonpod")
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    # 1: the three tables of opaque bytes. Sealed values are random bytes: compressing them
+    # (TOAST's default for values over 2 kB) would only cost time, so they are stored as is.
+    """
+    CREATE TABLE keyring (name text PRIMARY KEY, wrapped bytea NOT NULL);
+    CREATE TABLE pods (pod_id bytea PRIMARY KEY, name_index bytea NOT NULL UNIQUE,
+                       wrapped_key bytea NOT NULL);
+    CREATE TABLE records (pod_id bytea NOT NULL, key bytea NOT NULL, version bytea NOT NULL,
+                          value bytea NOT NULL, PRIMARY KEY (pod_id, key));
+    ALTER TABLE records ALTER COLUMN value SET STORAGE EXTERNAL;
+    """,
+)
+"""Schema migrations, in order; version ``n`` is ``MIGRATIONS[n - 1]``. Append, never edit."""
+
+MIGRATION_LOCK: Final = (0x636F6D6D, 1)  # a two-key advisory lock: apart from the pods' keys
+POOL_SIZE: Final = 10  # connections per pool (reads, writes) of one process
+CONNECT_TIMEOUT: Final = 10.0  # seconds to open a connection
+COMMAND_TIMEOUT: Final = 30.0  # seconds a statement may take before the request gets a 503
+ACQUIRE_TIMEOUT: Final = 30.0  # seconds to wait for a free connection
+BATCH: Final = 1000  # rows per round trip when dumping or loading a whole store
+UNAVAILABLE_DETAIL: Final = ("the server's database cannot be reached: nothing of this "
+                             "request was written; try again shortly")
+FULL_DETAIL: Final = ("the server's storage is full: nothing of this request was written; "
+                      "try later")
+_UNAVAILABLE = (pgerr.PostgresConnectionError, pgerr.OperatorInterventionError,
+                pgerr.InsufficientResourcesError, pgerr.InterfaceError, OSError,
+                TimeoutError,
+                # a statement sent on a connection the database is ending (its termination
+                # notice arrived first): the driver refuses it before anything is sent
+                pgerr.InternalClientError)
+ORDER: Final = {"keyring": 'name COLLATE "C"', "pods": "pod_id", "records": "pod_id, key"}
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+def _lock_key(pod: bytes) -> int:
+    """The advisory lock of a pod: its id's first 8 bytes (ids are random) as a bigint."""
+    return int.from_bytes(pod[:8].ljust(8, b"\0"), "big", signed=True)
+
+
+class _Faults:
+    """Maps driver faults to the error tree, and tells the operator once when the database
+    fails and once when it answers again."""
+
+    def __init__(self, where: str):
+        self.where, self.down = where, False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        try:
+            yield
+        except pgerr.DiskFullError as exc:
+            self.note(True, exc)
+            raise InsufficientStorage(FULL_DETAIL) from exc
+        except _UNAVAILABLE as exc:
+            self.note(True, exc)
+            raise ServiceUnavailable(UNAVAILABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+        else:
+            if self.down:
+                self.note(False, None)
+
+    def note(self, down: bool, exc: BaseException | None) -> None:
+        if down != self.down:
+            self.down = down
+            if down:
+                log.error("the PostgreSQL store %s fails (%s): requests answer 503 or 507 "
+                          "until it answers again", self.where, type(exc).__name__)
+            else:
+                log.warning("the PostgreSQL store %s answers again", self.where)
+
+
+class _Reader:
+    __slots__ = ("_conn", "_faults", "_pod")
+
+    def __init__(self, conn: Connection, pod: bytes, faults: _Faults):
+        self._conn, self._pod, self._faults = conn, pod, faults
+
+    async def get(self, key: bytes) -> Record | None:
+        with self._faults():
+            row = await self._conn.fetchrow(
+                "SELECT value, version FROM records WHERE pod_id = $1 AND key = $2",
+                self._pod, key)
+        return Record(row[0], row[1]) if row else None
+
+
+class _Transaction(_Reader):
+    __slots__ = ()
+
+    async def _check(self, key: bytes, expect: bytes | None) -> None:
+        if expect is None:
+            return
+        with self._faults():
+            current = await self._conn.fetchval(
+                "SELECT version FROM records WHERE pod_id = $1 AND key = $2", self._pod, key)
+        if (current or ABSENT) != expect:
+            raise VersionConflict("record changed since it was read")
+
+    async def put(
+        self, key: bytes, value: bytes, version: bytes, expect: bytes | None = None
+    ) -> None:
+        await self._check(key, expect)
+        with self._faults():
+            await self._conn.execute(
+                "INSERT INTO records (pod_id, key, version, value) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (pod_id, key) DO UPDATE "
+                "SET version = EXCLUDED.version, value = EXCLUDED.value",
+                self._pod, key, version, value)
+
+    async def delete(self, key: bytes, expect: bytes | None = None) -> bool:
+        await self._check(key, expect)
+        with self._faults():
+            status = await self._conn.execute(
+                "DELETE FROM records WHERE pod_id = $1 AND key = $2", self._pod, key)
+        return status != "DELETE 0"
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back to its pool: this backend sets no session
+    state (asyncpg's default reset clears it anyway, at one more round trip per request), and
+    asyncpg itself rolls back a transaction left open."""
+
+
+async def _rollback(conn: Connection) -> None:
+    """End a failed block's transaction before its connection goes back to the pool; a broken
+    connection is dropped by the pool instead."""
+    with contextlib.suppress(Exception):
+        await conn.execute("ROLLBACK")
+
+
+async def _migrate(conn: Connection, where: str) -> None:
+    """Bring the schema up to date, one migration at a time; refuse a newer one."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *MIGRATION_LOCK)
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                           "version integer PRIMARY KEY, applied timestamptz NOT NULL)")
+        current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
+        if current > len(MIGRATIONS):
+            raise ConfigError(
+                f"store: the database {where} has schema version {current}, newer than this "
+                f"Commonpod knows ({len(MIGRATIONS)}): upgrade Commonpod; refusing to start")
+        for version in range(current + 1, len(MIGRATIONS) + 1):
+            await conn.execute(MIGRATIONS[version - 1])
+            await conn.execute("INSERT INTO schema_version VALUES ($1, now())", version)
+
+
+class PostgresBackend:
+    """A :class:`~pod.store.base.Backend` in a PostgreSQL database (see the module's notes)."""
+
+    def __init__(self, readers: asyncpg.Pool, writers: asyncpg.Pool, where: str):
+        self._readers, self._writers, self.where = readers, writers, where
+        self._faults = _Faults(where)
+        # the read connection the current task holds, if any: reads nested in it reuse it, so
+        # a task never holds two and a busy pool can never leave every holder waiting
+        self._reading: ContextVar[tuple[asyncio.Task[object] | None, Connection] | None] = \
+            ContextVar(f"commonpod-read-{id(self)}", default=None)
+
+    @classmethod
+    async def open(cls, url: str, durability: str = "full") -> PostgresBackend:
+        """Connect, migrate, and return the backend; :class:`ConfigError` (one line, naming
+        the setting ``store``, never its password) when the database cannot be used."""
+        where = redacted(url)
+        sync = {"full": "on", "normal": "off"}[durability.lower()]
+        pools: list[asyncpg.Pool] = []
+        try:
+            for _ in ("readers", "writers"):
+                pools.append(await asyncpg.create_pool(
+                    url, min_size=1, max_size=POOL_SIZE, reset=_reset,
+                    timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT,
+                    server_settings={"application_name": "commonpod",
+                                     "synchronous_commit": sync}))
+            async with pools[1].acquire() as conn:
+                await _migrate(conn, where)
+        except BaseException as exc:
+            for pool in pools:
+                pool.terminate()
+            if isinstance(exc, ConfigError) or not isinstance(exc, Exception):
+                raise
+            raise ConfigError(f"store: cannot use the PostgreSQL database {where}: "
+                              f"{_reason(exc, url)}") from None
+        return cls(pools[0], pools[1], where)
+
+    @asynccontextmanager
+    async def _connection(self, pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+        try:
+            with self._faults():
+                conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT)
+        except Exception as exc:  # any refusal to connect (say, a database closed to
+            if isinstance(exc, PodError):  # connections) is the database being unavailable
+                raise
+            self._faults.note(True, exc)
+            raise ServiceUnavailable(UNAVAILABLE_DETAIL, headers={"Retry-After": "5"}) from exc
+        try:
+            yield conn
+        finally:
+            with contextlib.suppress(Exception):  # a broken connection is dropped by the pool
+                await pool.release(conn)
+
+    @asynccontextmanager
+    async def read(self, pod: bytes) -> AsyncIterator[_Reader]:
+        task = asyncio.current_task()
+        held = self._reading.get()
+        if held is not None and held[0] is task:  # a read inside a read (a decision reading
+            yield _Reader(held[1], pod, self._faults)  # another pod): the same snapshot
+            return
+        async with self._connection(self._readers) as conn:
+            with self._faults():
+                await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            token = self._reading.set((task, conn))
+            try:
+                yield _Reader(conn, pod, self._faults)
+            except BaseException:
+                await _rollback(conn)
+                raise
+            finally:
+                self._reading.reset(token)
+            with self._faults():
+                await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def _transaction(self, *pods: bytes) -> AsyncIterator[Connection]:
+        """A write transaction holding the locks of ``pods``, committed before returning."""
+        async with self._connection(self._writers) as conn:
+            locks = "".join(f"; SELECT pg_advisory_xact_lock({_lock_key(p)})" for p in pods)
+            with self._faults():
+                await conn.execute("BEGIN" + locks)  # one round trip (integers only)
+            try:
+                yield conn
+            except BaseException:
+                await _rollback(conn)
+                raise
+            with self._faults():
+                await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def write(self, pod: bytes) -> AsyncIterator[_Transaction]:
+        async with self._transaction(pod) as conn:
+            yield _Transaction(conn, pod, self._faults)
+
+    async def create_pod(self, pod: PodRow, name_index: bytes) -> None:
+        async with self._transaction() as conn:
+            try:
+                with self._faults():
+                    await conn.execute(
+                        "INSERT INTO pods (pod_id, name_index, wrapped_key) VALUES ($1, $2, $3)",
+                        pod.pod_id, name_index, pod.wrapped_key)
+            except pgerr.UniqueViolationError as exc:
+                raise VersionConflict("a pod with this name exists") from exc
+
+    async def find_pod(self, name_index: bytes) -> PodRow | None:
+        async with self._connection(self._readers) as conn:
+            with self._faults():
+                row = await conn.fetchrow(
+                    "SELECT pod_id, wrapped_key FROM pods WHERE name_index = $1", name_index)
+        return PodRow(row[0], row[1]) if row else None
+
+    async def drop_pod(self, pod_id: bytes) -> None:
+        async with self._transaction() as conn:
+            with self._faults():
+                await conn.execute("DELETE FROM pods WHERE pod_id = $1", pod_id)
+        async with self._transaction(pod_id) as conn:
+            with self._faults():
+                await conn.execute("DELETE FROM records WHERE pod_id = $1", pod_id)
+
+    async def replace_pod(self, old: bytes, new: PodRow) -> None:
+        async with self._transaction() as conn:
+            with self._faults():
+                status = await conn.execute(
+                    "UPDATE pods SET pod_id = $1, wrapped_key = $2 WHERE pod_id = $3",
+                    new.pod_id, new.wrapped_key, old)
+            if status != "UPDATE 1":
+                raise VersionConflict("the pod to replace is not registered any more")
+        async with self._transaction(old) as conn:
+            with self._faults():
+                await conn.execute("DELETE FROM records WHERE pod_id = $1", old)
+
+    async def pods(self) -> AsyncIterator[PodRow]:
+        async with self._connection(self._readers) as conn:
+            with self._faults():
+                rows = await conn.fetch("SELECT pod_id, wrapped_key FROM pods ORDER BY pod_id")
+        for row in rows:
+            yield PodRow(row[0], row[1])
+
+    async def get_key(self, name: str) -> bytes | None:
+        async with self._connection(self._readers) as conn:
+            with self._faults():
+                wrapped: bytes | None = await conn.fetchval(
+                    "SELECT wrapped FROM keyring WHERE name = $1", name)
+        return wrapped
+
+    async def set_keys(self, keys: dict[str, bytes], pods: dict[bytes, bytes]) -> None:
+        async with self._transaction() as conn:
+            with self._faults():
+                for name, wrapped in keys.items():
+                    await conn.execute(
+                        "INSERT INTO keyring (name, wrapped) VALUES ($1, $2) "
+                        "ON CONFLICT (name) DO UPDATE SET wrapped = EXCLUDED.wrapped",
+                        name, wrapped)
+                for pod_id, wrapped in pods.items():
+                    status = await conn.execute(
+                        "UPDATE pods SET wrapped_key = $1 WHERE pod_id = $2", wrapped, pod_id)
+                    if status != "UPDATE 1":
+                        raise StoreError("pod vanished during key rotation")
+
+    # --- whole-store copies (pod.store.base.Copyable) ---------------------------------------
+
+    async def dump(self) -> AsyncGenerator[tuple[str, Row], None]:
+        async with self._connection(self._readers) as conn:
+            with self._faults():
+                await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                async with aclosing(self._rows(conn)) as rows:
+                    async for item in rows:
+                        yield item
+            except BaseException:  # (also a consumer that stops early: GeneratorExit)
+                await _rollback(conn)
+                raise
+            with self._faults():
+                await conn.execute("COMMIT")
+
+    async def _rows(self, conn: Connection) -> AsyncGenerator[tuple[str, Row], None]:
+        for table, columns in TABLES.items():
+            query = (f"SELECT {', '.join(columns)} FROM {table} "  # noqa: S608 (constants)
+                     f"ORDER BY {ORDER[table]}")
+            with self._faults():  # (the consumer's own faults are never thrown in here)
+                async for row in conn.cursor(query, prefetch=BATCH):
+                    yield table, tuple(row)
+
+    async def load(self, rows: AsyncIterable[tuple[str, Row]]) -> None:
+        async with self._transaction() as conn:
+            with self._faults():
+                batch: list[Row] = []
+                table = ""
+                async for into, row in rows:
+                    if into != table or len(batch) >= BATCH:
+                        await self._copy_in(conn, table, batch)
+                        table, batch = into, []
+                    batch.append(row)
+                await self._copy_in(conn, table, batch)
+
+    @staticmethod
+    async def _copy_in(conn: Connection, table: str, batch: list[Row]) -> None:
+        if batch:
+            await conn.copy_records_to_table(table, records=batch, columns=list(TABLES[table]))
+
+    async def clear(self) -> None:
+        async with self._transaction() as conn:
+            with self._faults():
+                await conn.execute("TRUNCATE records, pods, keyring")
+
+    async def close(self) -> None:
+        for pool in (self._readers, self._writers):
+            try:
+                await asyncio.wait_for(pool.close(), 10)
+            except (TimeoutError, *_UNAVAILABLE):
+                pool.terminate()
+
+
+def _reason(exc: Exception, url: str) -> str:
+    """Why a database could not be used, in one line, with any password in it masked."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, TimeoutError):
+        reason = f"no answer within {CONNECT_TIMEOUT:.0f} s"
+    password = urlsplit(url).password
+    for secret in {password, unquote(password)} if password else ():
+        reason = reason.replace(secret, "***")
+    return reason

@@ -1,0 +1,212 @@
+"""The access log's journal (issue #16): flushes spread over many pods append a piece per pod
+instead of rewriting each pod's day, and the log the owner reads is the same before and after
+the journal is folded, across restarts, several writers and a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from pod.access.audit import FOLD_AT, JOURNAL_PIECES, AccessLog, AccessRecord
+from pod.access.log_format import chunk_name, day_of, piece_name
+from pod.access.tally import REFUSALS_KEPT
+from pod.resources.provision import create_pod
+from pod.runtime import open_runtime
+from pod.settings import load as load_settings
+from pod.store.sealed import PodKeys
+from tests.conftest import cli, new_server
+
+BASE = "https://pod.example/"
+
+
+def _init(data: Path) -> Path:
+    cli("init", "--base-url", BASE, data_dir=data)
+    return data
+
+
+def _rec(pod: str, i: int, at: float, *, status: int = 200, agent: str | None = None,
+         app: str | None = None) -> AccessRecord:
+    return AccessRecord(at, agent, app, f"{BASE}{pod}/doc{i}.ttl", "read", "GET", status, None)
+
+
+def _newest_first(records: list[AccessRecord]) -> list[AccessRecord]:
+    return sorted(records, key=lambda r: -r.at)
+
+
+def test_spread_flushes_append_pieces_and_read_back_exactly(tmp_path: Path) -> None:
+    """120 pods, twelve flushes of records spread over them (a few pods busy): every pod's log
+    is exactly what was recorded, while pending in the journal, after a restart folds it, and
+    after the journal fills and folds."""
+    settings = load_settings({"data_dir": _init(tmp_path / "data")})
+    names = [f"pod{i}" for i in range(120)]
+    written: dict[str, list[AccessRecord]] = {n: [] for n in names}
+    now = float(int(time.time()))
+    rnd = random.Random(7)
+
+    async def first() -> None:
+        rt = await open_runtime(settings)
+        try:
+            keys = {n: await rt.pods.create(n) for n in names}
+            seq = 0
+            for flush in range(12):
+                for _ in range(160):
+                    name = names[rnd.randrange(len(names))]
+                    seq += 1
+                    rec = _rec(name, seq, now + seq / 1000, agent=f"https://a{seq % 3}.example/#i",
+                               app="app_x" if seq % 4 == 0 else None)
+                    rt.log.record(keys[name], rec)
+                    written[name].append(rec)
+                busy = names[flush]  # one pod per flush brings a fold-sized batch
+                for _ in range(FOLD_AT):
+                    seq += 1
+                    rec = _rec(busy, seq, now + seq / 1000, agent="https://b.example/#i")
+                    rt.log.record(keys[busy], rec)
+                    written[busy].append(rec)
+                await rt.log.flush()
+            async with rt.resources.store.read(keys["pod119"]) as reader:
+                assert await reader.exists(piece_name(0))  # a quiet pod: pieces, no fold yet
+            for name in names:
+                got = await rt.log.query(keys[name], limit=10_000)
+                assert got == _newest_first(written[name]), name
+        finally:
+            await rt.close()
+
+    async def second() -> None:
+        rt = await open_runtime(settings)
+        try:
+            for name in names:
+                keys = await rt.pods.find(name)
+                assert keys is not None
+                assert await rt.log.query(keys, limit=10_000) == _newest_first(written[name])
+            keys = await rt.pods.find("pod119")
+            assert keys is not None
+            for i in range(JOURNAL_PIECES + 5):  # the first flush folds; then pieces; then full
+                rec = _rec("pod119", 100_000 + i, now + 100 + i)
+                rt.log.record(keys, rec)
+                written["pod119"].append(rec)
+                await rt.log.flush()
+            async with rt.resources.store.read(keys) as reader:
+                assert await reader.exists(chunk_name(day_of(now), 0))
+                assert not await reader.exists(piece_name(JOURNAL_PIECES))
+            assert await rt.log.query(keys, limit=10_000) == _newest_first(written["pod119"])
+            assert await rt.log.apps(keys) == sorted({r.app for r in written["pod119"]
+                                                      if r.app is not None})
+        finally:
+            await rt.close()
+
+    asyncio.run(first())
+    asyncio.run(second())
+
+
+def test_the_tally_reads_the_same_before_and_after_a_fold(tmp_path: Path) -> None:
+    """A knocker's refusals spread over many flushes: the journal shows them as the fold will
+    store them (the first REFUSALS_KEPT one by one, the rest as one aggregate)."""
+    settings = load_settings({"data_dir": _init(tmp_path / "data")})
+    knocker = "https://knock.example/card#me"
+    now = float(int(time.time()))
+
+    async def run() -> None:
+        rt = await open_runtime(settings)
+        try:
+            keys = await rt.pods.create("p")
+            for i in range(60):  # one refused request per flush: sixty pieces
+                rt.log.record(keys, _rec("p", i, now + i / 10, status=403, agent=knocker))
+                await rt.log.flush()
+            before = await rt.log.query(keys)
+            single = [r for r in before if not r.requests]
+            [agg] = [r for r in before if r.requests]
+            assert len(single) == REFUSALS_KEPT and agg.requests == 60 - REFUSALS_KEPT
+            log = AccessLog(rt.resources.store, base_url=BASE)  # knows nothing: folds
+            log.record(keys, _rec("p", 60, now + 6, status=403, agent=knocker))
+            await log.flush()
+            after = await log.query(keys)
+            assert [r for r in after if not r.requests] == single
+            [agg_after] = [r for r in after if r.requests]
+            assert agg_after.requests == agg.requests + 1 and agg_after.first == agg.first
+            async with rt.resources.store.read(keys) as reader:
+                assert not await reader.exists(piece_name(0))
+            await log.close()
+        finally:
+            await rt.close()
+
+    asyncio.run(run())
+
+
+def test_two_writers_of_one_pod_lose_and_repeat_nothing(tmp_path: Path) -> None:
+    """Two logs over one store (as two processes over one database), taking turns on the same
+    pods, each with its own stale idea of the journal: every record is read back once."""
+    settings = load_settings({"data_dir": _init(tmp_path / "data")})
+    now = float(int(time.time()))
+
+    async def run() -> None:
+        rt = await open_runtime(settings)
+        logs = [AccessLog(rt.resources.store, base_url=BASE) for _ in range(2)]
+        try:
+            keys: list[PodKeys] = [await rt.pods.create(f"w{i}") for i in range(3)]
+            written: dict[bytes, list[AccessRecord]] = {k.pod_id: [] for k in keys}
+            rnd = random.Random(3)
+            for i in range(400):
+                log, k = logs[rnd.randrange(2)], keys[rnd.randrange(3)]
+                rec = _rec("w", i, now + i / 1000, agent="https://x.example/#i")
+                log.record(k, rec)
+                written[k.pod_id].append(rec)
+                if rnd.random() < 0.3:
+                    await log.flush()
+            for log in logs:
+                await log.flush()
+            for k in keys:
+                for log in logs:
+                    assert await log.query(k, limit=10_000) == _newest_first(written[k.pod_id])
+        finally:
+            for log in logs:
+                await log.close()
+            await rt.close()
+
+    asyncio.run(run())
+
+
+def test_a_crash_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
+    """A live server logs anonymous reads of forty pods' public profiles; SIGKILL two seconds
+    after the last read: every one of those reads is in its pod's log after the restart."""
+    srv = new_server(tmp_path)
+    names = [f"crash{i}" for i in range(40)]
+
+    async def provision() -> None:
+        rt = await open_runtime(load_settings({"data_dir": srv.data_dir}))
+        try:
+            for name in names:
+                await create_pod(rt.pods, rt.resources, name)
+        finally:
+            await rt.close()
+
+    asyncio.run(provision())
+    srv.start()
+    counts = dict.fromkeys(names, 0)
+    try:
+        with httpx.Client(base_url=srv.base, timeout=20) as c:
+            for round_ in range(5):
+                for name in names[round_::2]:
+                    assert c.get(f"/{name}/profile/card").status_code == 200
+                    counts[name] += 1
+        time.sleep(2.0)  # beyond one flush interval (1 s)
+    finally:
+        srv.stop(signal.SIGKILL)
+
+    async def read() -> None:
+        rt = await open_runtime(load_settings({"data_dir": srv.data_dir}))
+        try:
+            for name in names:
+                keys = await rt.pods.find(name)
+                assert keys is not None
+                got = await rt.log.query(keys, limit=1000)
+                assert len(got) == counts[name], name
+                assert all(r.agent is None and r.status == 200 for r in got)
+        finally:
+            await rt.close()
+
+    asyncio.run(read())
