@@ -61,9 +61,10 @@ async def prepare(workers: Workers, target: Target, url: str, body: bytes,
     if not media_type or content_type is None:
         raise BadRequest("a Content-Type header is required")
     if media_type in (rdf.TURTLE, rdf.JSON_LD) and not target.aux:
-        await parse(workers, body, media_type, url)  # kept as sent: same triples, same base
-        return Resource(RDF, media_type, time.time(), body), None  # (its URL); a credential's
-        # proof (a named graph in JSON-LD) and its exact bytes stay verifiable
+        own = await parse(workers, body, media_type, url)  # kept as sent: same triples, same
+        # base (its URL); a credential's proof (a named graph in JSON-LD) and its exact bytes
+        # stay verifiable. The triples go on to the shape check, which need not parse again.
+        return Resource(RDF, media_type, time.time(), body), own
     if rdf.is_rdf(media_type):
         own = await parse(workers, body, media_type, url)
         return represent_triples(target, own), own

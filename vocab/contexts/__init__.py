@@ -63,5 +63,7 @@ def context(url: str) -> dict[str, Any]:
 
 
 def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A pyld-compatible document loader serving only the bundled contexts."""
-    return {"contextUrl": None, "documentUrl": url, "document": context(url)}
+    """A pyld-compatible document loader serving only the bundled contexts. They are tagged
+    ``static``: pyld then keeps each one resolved (and its processed forms) in its shared cache
+    instead of loading and processing it again for every document."""
+    return {"contextUrl": None, "documentUrl": url, "document": context(url), "tag": "static"}
