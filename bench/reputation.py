@@ -1,6 +1,6 @@
-"""Benchmark of the reputation app (issue #13 §5): the 1,000-member community of
-bench/shared_view.py (its servers, accounts and seeding), every score computed and 1,000
-signed reputation statements appended, end to end.
+"""Benchmark of the reputation and rewards apps (issue #13 §5): the 1,000-member community
+of bench/shared_view.py (its servers, accounts and seeding), every score computed and 1,000
+signed reputation statements appended, then the badges due issued and appended, end to end.
 
     python3 bench/reputation.py                  # a few minutes, most of it set-up
     python3 bench/reputation.py --keep DIR       # set-up kept in DIR: run again to re-measure
@@ -8,17 +8,22 @@ signed reputation statements appended, end to end.
 Set-up, as bench/shared_view.py: two fresh servers, the accounts made in-process, every member
 PUTs their contributions (10 by default, one document) and a read grant on `contributions/`
 for the community; here each member also thanks the next member's first contribution (a read
-grant on `appreciations/`) and grants the community append on `reputation/` (grant documents
-naming their class, as the consent flow writes them). The members list is written to the
-app's folder in the community's pod.
+grant on `appreciations/`) and grants the community append on `reputation/` and `rewards/`
+(grant documents naming their class, as the consent flow writes them). The members list is
+written to the apps' folders in the community's pod, and version 1 of the rules adds a badge
+every member has earned. With ``--keep`` the servers' data is copied once set up, and every
+run starts from that copy: each run appends 2,000 documents, which would otherwise make the
+next one slower.
 
-Measured, in-process with the app's own service (`apps.reputation.service.Reputation.run`):
-one full run — rules read, every member's inputs read (`/.api/grants/mine`, then a
-`/.api/collect` per class granted: contributions and appreciations here), every score
-computed (pagerank), 1,000 statements signed and
-appended (each checked by the member's server before it is stored); and apart, on the same
-inputs, the scoring alone and the signing alone (the signing cost per statement). It prints
-the figures; docs/benchmarks.md is left to whoever records them.
+Measured, in-process with the apps' own code: one full run of the reputation service
+(`apps.reputation.service.Reputation.run`) — rules read, every member's inputs read
+(`/.api/grants/mine`, then a `/.api/collect` per class granted: contributions and
+appreciations here), every score computed (pagerank), 1,000 statements signed and appended
+(each checked by the member's server before it is stored: its shape and its proof) — then
+the rewards app's issuing (`apps.rewards.issue.run`): the members' grants and contributions
+read, 1,000 badges entered in the ledger, signed and appended. Apart, on the same inputs, the
+scoring alone and the signing alone (the signing cost per statement). It prints the figures
+and the CPU each process used; docs/benchmarks.md is left to whoever records them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import asyncio
 import cProfile
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -176,11 +182,11 @@ def main() -> int:
     p.add_argument("--members", type=int, default=1000)
     p.add_argument("--contributions", type=int, default=10)
     p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--per-server", type=int, default=16)
+    p.add_argument("--per-server", type=int, default=6)
     p.add_argument("--keep", type=Path, default=None,
                    help="set up in this folder and keep it; a later run with the same folder "
-                        "(and the same --members, --contributions) measures again without "
-                        "the set-up (about four minutes)")
+                        "(and the same --members, --contributions) measures again from the "
+                        "same state without the set-up (about four minutes)")
     p.add_argument("--profile", type=Path, default=None,
                    help="write a cProfile of the measured run (this process) to this file")
     args = p.parse_args()
@@ -194,34 +200,40 @@ def main() -> int:
                 tempfile.TemporaryDirectory(prefix="reputation-bench-")))
         state = workdir / "state.json"
         began = time.monotonic()
-        if state.exists():  # set up by an earlier run with the same --keep
+        data_dirs = (workdir / "a-data", workdir / "b-data")
+        if state.exists():  # set up by an earlier run with the same --keep: as it was then
             kept = json.loads(state.read_text())
-            (a_data, a_port), (b_data, b_port) = ((workdir / "a-data", kept["ports"][0]),
-                                                  (workdir / "b-data", kept["ports"][1]))
-            community, members = kept["community"], kept["members"]
+            ports, community, members = kept["ports"], kept["community"], kept["members"]
+            for data in data_dirs:
+                shutil.rmtree(data)
+                shutil.copytree(data.with_name(data.name + ".set-up"), data)
         else:
-            (a_data, a_port), (b_data, b_port) = (init_server(workdir, "a"),
-                                                  init_server(workdir, "b"))
+            ports = [init_server(workdir, "a")[1], init_server(workdir, "b")[1]]
             names = [f"m{i:04d}" for i in range(args.members)]
             print("making accounts ...", flush=True)
-            on_a = provision(a_data, ["community", *names[: len(names) // 2]])
-            community, members = on_a[0], on_a[1:] + provision(b_data, names[len(names) // 2:])
+            on_a = provision(data_dirs[0], ["community", *names[: len(names) // 2]])
+            community, members = on_a[0], on_a[1:] + provision(data_dirs[1],
+                                                               names[len(names) // 2:])
+            with ExitStack() as seeding:
+                for data, port in zip(data_dirs, ports, strict=True):
+                    seeding.callback(serve(data, port, workdir).stop)
+                print("seeding contributions, thanks and grants ...", flush=True)
+                asyncio.run(seed(members, community["webid"], args.contributions,
+                                 args.contributions))
+                asyncio.run(extras(members, community["webid"]))
+                asyncio.run(write_members(community, members))
+                asyncio.run(write_view_members(community, members))  # the rewards app's
+                asyncio.run(write_rules(community))
+            for data in data_dirs:  # a run appends to the pods: each starts from this copy
+                shutil.copytree(data, data.with_name(data.name + ".set-up"))
+            state.write_text(json.dumps({"ports": ports, "community": community,
+                                         "members": members}))
+            print(f"set-up took {time.monotonic() - began:.0f} s", flush=True)
         servers = []
-        for data, port in ((a_data, a_port), (b_data, b_port)):
+        for data, port in zip(data_dirs, ports, strict=True):
             process = serve(data, port, workdir)
             stack.callback(process.stop)
             servers.append(process)
-        if not state.exists():
-            print("seeding contributions, thanks and grants ...", flush=True)
-            asyncio.run(seed(members, community["webid"], args.contributions,
-                             args.contributions))
-            asyncio.run(extras(members, community["webid"]))
-            asyncio.run(write_members(community, members))
-            asyncio.run(write_view_members(community, members))  # the rewards app's members
-            asyncio.run(write_rules(community))
-            state.write_text(json.dumps({"ports": [a_port, b_port], "community": community,
-                                         "members": members}))
-            print(f"set-up took {time.monotonic() - began:.0f} s", flush=True)
         print("measuring one run ...", flush=True)
         cpu_before = [time.process_time(), *(s.cpu_seconds() for s in servers)]
         found = asyncio.run(measure(community, workdir, args))
