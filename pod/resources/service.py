@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Protocol
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
@@ -21,18 +22,18 @@ from pod.errors import (
     Conflict,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
     UnsupportedMediaType,
     UnverifiedStatement,
 )
 from pod.resources import membership, rdf, shapes, usage
+from pod.resources.checks import BUDGET, WHAT, ProofJob, WriteChecks, check_triples
 from pod.resources.conditions import Conditions
 from pod.resources.graphs import GraphCache
 from pod.resources.patch import ParsedPatch
 from pod.resources.paths import AUX_SUFFIXES, SEGMENT_SAFE, Target
 from pod.resources.patterns import OverBudget
 from pod.resources.records import BINARY, CONTAINER, RDF, Resource
-from pod.resources.representation import keep_members, parse, prepare, represent_triples
+from pod.resources.representation import keep_members, prepare, represent_triples
 from pod.resources.typeindex import TypeIndexes
 from pod.resources.usage import Change, Quota, Usage
 from pod.resources.workers import Workers
@@ -55,10 +56,20 @@ _STORAGE_TYPE = f", <{iri_of(PIM.Storage)}>"
 SIGNED_CLASSES = frozenset({iri_of(CP.RewardStatement), iri_of(CP.ReputationStatement),
                             iri_of(OBV3.EndorsementCredential)})
 
-StatementCheck = Callable[[bytes, str, str], Awaitable[None]]
-"""``await check(body, media_type, container_url)``: raises
-:class:`~pod.errors.UnverifiedStatement` unless the statement's proof verifies (wired in at
-start-up: verifying needs the network, which this layer does not reach)."""
+class StatementCheck(Protocol):
+    """The check of signed statements' proofs, wired in at start-up (resolving issuers' keys
+    needs the network, which this layer does not reach). Each method raises
+    :class:`~pod.errors.UnverifiedStatement` for a statement that does not verify."""
+
+    @property
+    def job(self) -> ProofJob:
+        """The pure part, run in a worker with the other checks of the write."""
+
+    def check_form(self, media_type: str, where: str) -> None:
+        """Refuse a statement sent in a form that cannot carry a proof."""
+
+    async def concluded(self, prepared: object, where: str) -> None:
+        """Finish the check on the event loop: the issuer's key, the signature, validity."""
 
 
 async def load(reader: SealedReader, path: str) -> Resource | None:
@@ -148,9 +159,10 @@ class ResourceService:
     ) -> tuple[bool, Resource]:
         """Create or replace a resource (Solid Protocol §5.3); ``True`` when created. The body
         is parsed and validated before the write transaction, which only stores it."""
-        url = self.url(target)
-        res, parsed = await prepare(self.workers, target, url, body, content_type)
-        await self._validate(keys, target, res, parsed)
+        checks = await self._checks(keys, target)
+        res, _, prepared = await prepare(self.workers, target, self.url(target), body,
+                                         content_type, checks)
+        await self._concluded(checks, res, prepared)
         async with self.store.write(keys) as tx:
             current = await load(tx, target.path)
             cond.check_write(current)
@@ -172,9 +184,10 @@ class ResourceService:
                 await _postable(reader, target)
                 child = target.with_path(target.path + await _free_name(
                     reader, target, slug, container))
-            res, parsed = await prepare(self.workers, child, self.url(child), body,
-                                        content_type)
-            await self._validate(keys, child, res, parsed)
+            checks = await self._checks(keys, child)
+            res, _, prepared = await prepare(self.workers, child, self.url(child), body,
+                                             content_type, checks)
+            await self._concluded(checks, res, prepared)
             async with self.store.write(keys) as tx:
                 parent = await _postable(tx, target)
                 if await tx.exists(child.path) or await tx.exists(child.twin):
@@ -258,7 +271,11 @@ class ResourceService:
         triples, managed = before
         after = await asyncio.to_thread(patch.apply, triples)
         res, own = self._patch_result(target, after, managed)
-        await self._validate(keys, target, res, own)
+        checks = await self._checks(keys, target)
+        if checks is not None and res.kind == RDF:
+            prepared = await self.workers.run(check_triples, own, res.body, res.content_type,
+                                              checks, budget=BUDGET, what=WHAT)
+            await self._concluded(checks, res, prepared)
         return res, own
 
     def _patch_result(self, target: Target, after: set[ox.Triple], managed: set[ox.Triple]
@@ -362,24 +379,34 @@ class ResourceService:
         for listener in self._listeners:
             listener(pod_id, path)
 
-    async def _validate(self, keys: PodKeys, target: Target, res: Resource,
-                        parsed: list[ox.Triple] | None) -> None:
-        """Check RDF written where the owner's type index registers a shaped class (in a
-        worker process, under a budget and a size limit, outside any write transaction), and
-        the proof of a statement written where signed statements are registered."""
-        if res.kind != RDF or target.aux:
-            return
+    async def _checks(self, keys: PodKeys, target: Target) -> WriteChecks | None:
+        """The checks a write of ``target`` must pass, when the owner's type index registers
+        its container for a class with a shape or for signed statements; else ``None``."""
+        if target.aux or target.is_container:
+            return None
         registered = await self._registered(keys, target)
-        classes = registered & shapes.shaped_classes()
-        if classes:
-            await self._check_shape(target, res, parsed, classes)
-        if registered & SIGNED_CLASSES:
-            where = self.url(target, target.parent)
-            if self.statements is None:
-                raise UnverifiedStatement(f"{where} is registered for signed statements, which "
-                                          "cannot be verified here",
-                                          reasons=["this server process verifies no statements"])
-            await self.statements(res.body, res.content_type, where)
+        shaped = frozenset(registered & shapes.shaped_classes())
+        signed = bool(registered & SIGNED_CLASSES)
+        if not shaped and not signed:
+            return None
+        where = self.url(target, target.parent)
+        if signed and self.statements is None:
+            raise UnverifiedStatement(f"{where} is registered for signed statements, which "
+                                      "cannot be verified here",
+                                      reasons=["this server process verifies no statements"])
+        return WriteChecks(where, shaped,
+                           self.statements.job if signed and self.statements else None)
+
+    async def _concluded(self, checks: WriteChecks | None, res: Resource,
+                         prepared: object | None) -> None:
+        """Finish the checks of a write on the event loop: a statement's proof is checked
+        against its issuer's key (a document that is not RDF is checked by none)."""
+        if checks is None or checks.proof is None or res.kind != RDF or self.statements is None:
+            return
+        self.statements.check_form(res.content_type, checks.where)
+        if prepared is None:
+            raise RuntimeError("a statement's proof check was not prepared")
+        await self.statements.concluded(prepared, checks.where)
 
     async def _registered(self, keys: PodKeys, target: Target) -> set[str]:
         """The classes the owner's type indexes register ``target``'s container for."""
@@ -394,18 +421,6 @@ class ResourceService:
             return False
         return bool(await self._registered(keys, target)
                     & (shapes.shaped_classes() | SIGNED_CLASSES))
-
-    async def _check_shape(self, target: Target, res: Resource, parsed: list[ox.Triple] | None,
-                           classes: set[str]) -> None:
-        triples = parsed if parsed is not None else await parse(
-            self.workers, res.body, res.content_type, self.url(target))
-        if len(triples) > shapes.MAX_TRIPLES:
-            raise PayloadTooLarge(
-                f"a document in a container registered for a class with a shape may hold at "
-                f"most {shapes.MAX_TRIPLES} triples; this one has {len(triples)}")
-        where = self.url(target, target.parent)
-        await self.workers.run(shapes.check, triples, classes, where, budget=shapes.BUDGET,
-                               what="checking this document against its shape")
 
     async def _check_new(self, tx: SealedTransaction, target: Target) -> None:
         """A new resource needs no twin (``/x`` vs ``/x/``) and, if auxiliary, a subject."""

@@ -23,7 +23,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from apps.sdk.statements.credentials import Resolver, Verdict, conclude, prepare, prepare_json
+from apps.sdk.statements.credentials import (
+    Prepared,
+    Resolver,
+    Verdict,
+    conclude,
+    prepare,
+    prepare_json,
+)
 from pod.errors import PodError, UnverifiedStatement
 
 T = TypeVar("T")
@@ -56,14 +63,31 @@ class StatementChecker:
         self.resolve_status = resolve_status or resolve
         self._lists: OrderedDict[str, tuple[float, asyncio.Future[Verdict]]] = OrderedDict()
 
+    #: the pure part of a check, for a worker process (the resource service runs it in one
+    #: job with a write's other checks, then calls :meth:`concluded`)
+    job = staticmethod(prepare_json)
+
     async def __call__(self, body: bytes, media_type: str, where: str) -> None:
+        """Raise :class:`UnverifiedStatement` unless the statement ``body`` verifies."""
+        self.check_form(media_type, where)
+        prepared = await self.workers.run(prepare_json, body, budget=BUDGET,
+                                          what="checking this statement's proof")
+        await self.concluded(prepared, where)
+
+    def check_form(self, media_type: str, where: str) -> None:
+        """Refuse a statement that is not JSON-LD: no other form carries its proof."""
         if media_type != JSON_LD:
             raise _refused(where, [NOT_JSON_LD])
-        verdict = await self.verdict(body)
+
+    async def concluded(self, prepared: object, where: str) -> None:
+        """Finish the check of a statement :data:`job` prepared: its issuer's key as published
+        now, its signature and validity period (not its status)."""
+        if not isinstance(prepared, Prepared):
+            raise TypeError("not a prepared statement check")
+        verdict = await conclude(prepared, resolve=self.resolve)
         if not verdict.verified:
             raise _refused(where, verdict.reasons, issuer=verdict.issuer,
                            verificationMethod=verdict.verification_method)
-
 
     async def verdict(self, body: bytes, *, check_status: bool = False) -> Verdict:
         """The verdict on a JSON-LD statement now — its proof, its issuer's key as published
