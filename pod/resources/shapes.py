@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 import pyoxigraph as ox
 import rdflib
 from pyshacl import validate
-from rdflib.namespace import RDF, RDFS, SH
+from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from pod.errors import ShapeViolation, Unprocessable
 from vocab.prefixes import compact
@@ -152,15 +152,33 @@ def _violations(report: rdflib.Graph) -> list[Violation]:
 
 
 def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
-    """An rdflib graph of pyoxigraph triples (through N-Triples, which both read exactly).
-    RDF 1.2 triple terms, which rdflib cannot hold, are refused (422)."""
-    triples = list(triples)
-    if any(isinstance(t.subject, ox.Triple) or isinstance(t.object, ox.Triple) for t in triples):
-        raise Unprocessable("RDF 1.2 triple terms cannot be checked against a shape; a "
-                            "container registered for a class with a shape takes RDF 1.1 data")
+    """An rdflib graph of pyoxigraph triples, term by term, as rdflib reads them from
+    N-Triples (an ``xsd:string`` literal plain). RDF 1.2 triple terms and directional language
+    strings, which rdflib cannot hold, are refused (422)."""
     graph = rdflib.Graph()
-    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    add = graph.add
+    for t in triples:
+        add((_term(t.subject), rdflib.URIRef(t.predicate.value), _term(t.object)))
     return graph
+
+
+_XSD_STRING = str(XSD.string)
+
+
+def _term(term: object) -> rdflib.term.Node:
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if isinstance(term, ox.Literal) and term.direction is None:
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return rdflib.Literal(term.value) if datatype == _XSD_STRING else \
+            rdflib.Literal(term.value, datatype=rdflib.URIRef(datatype))
+    raise Unprocessable("RDF 1.2 triple terms and directional language strings cannot be "
+                        "checked against a shape; a container registered for a class with a "
+                        "shape takes RDF 1.1 data")
 
 
 def check(triples: list[ox.Triple], classes: Iterable[str], where: str) -> None:
