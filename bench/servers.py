@@ -88,6 +88,13 @@ class ServerProcess:
         """Peak resident memory (VmHWM) of the server, summed over its processes, in MiB."""
         return sum(_vm_hwm_kib(pid) for pid in _process_tree(self.pid)) / 1024
 
+    def anon_rss_mib(self) -> float:
+        """Resident anonymous memory (RssAnon) now, summed over its processes, in MiB: the
+        processes' own memory, without the pages of files they map (SQLite's memory-mapped
+        database pages count in the RSS, but are the kernel's file cache, shared and
+        reclaimable)."""
+        return sum(_status_kib(pid, "RssAnon:") for pid in _process_tree(self.pid)) / 1024
+
     def wait_idle(self, timeout_s: float = 120.0, interval_s: float = 0.3) -> None:
         """Wait until the server uses (almost) no CPU, e.g. after a load run was cut off."""
         deadline = time.monotonic() + timeout_s
@@ -422,9 +429,14 @@ def _stat_fields(pid: int) -> tuple[int, int]:
 
 def _vm_hwm_kib(pid: int) -> int:
     """The peak resident set size (VmHWM) of one process in KiB; 0 if it is gone."""
+    return _status_kib(pid, "VmHWM:")
+
+
+def _status_kib(pid: int, field: str) -> int:
+    """A size in KiB from /proc/PID/status (``field`` with its colon); 0 if it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1])
     except OSError:
         pass
