@@ -41,8 +41,6 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
-import uvloop
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
@@ -238,8 +236,7 @@ def main() -> int:
             servers.append(process)
         print("measuring one run ...", flush=True)
         cpu_before = [time.process_time(), *(s.cpu_seconds() for s in servers)]
-        # the apps run their work in uvicorn's event loop, uvloop (uvicorn[standard]): so here
-        found = uvloop.run(measure(community, workdir, args))
+        found = asyncio.run(measure(community, workdir, args))
         cpu = [time.process_time() - cpu_before[0],
                *(s.cpu_seconds() - c for s, c in zip(servers, cpu_before[1:], strict=True))]
         print(f"  CPU (s): this process {cpu[0]:.1f} (the run, then the scoring and signing "
