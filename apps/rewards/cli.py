@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from apps.rewards.web import create_app
 
         uvicorn.run(create_app(setup, args.issue_every), host=args.host, port=args.port,
-                    log_level="warning", proxy_headers=False)
+                    log_level="warning", proxy_headers=False,
+                    loop="asyncio")  # as the other apps (apps/community_kit/cli.py)
         return 0
     try:
         if args.command == "issue":
