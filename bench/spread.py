@@ -146,10 +146,14 @@ def table(args: argparse.Namespace, rows: list[dict], seeded_s: float, size: int
     lines = [
         f"Random anonymous GETs over N pods in one database of {args.pods:,} pods and about "
         f"{resources:,} resources ({size / 1e9:.2f} GB, {size / resources:,.0f} bytes per "
-        f"resource; seeding took {seeded_s:,.0f} s). Measured "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
+        f"resource; "
+        + (f"seeding took {seeded_s:,.0f} s" if seeded_s >= 1 else
+           "seeded by an earlier run, kept with `--data`")
+        + f"). Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
         f"`python3 bench/spread.py --pods {args.pods} --per-pod {args.per_pod} --spans "
-        f"{args.spans}`; {args.connections} connections, {args.duration} s per N.",
+        f"{args.spans} --warmup {args.warmup}`; {args.connections} connections, "
+        f"{args.warmup} s of warm-up and {args.duration} s measured per N, each on a fresh "
+        "server.",
         "",
         "| N pods | req/s | p50 / p99 ms | CPU ms/req | CPU vs N = "
         f"{base['span']:,} | p99 vs N = {base['span']:,} | peak RSS MiB | own memory MiB "
