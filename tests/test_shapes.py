@@ -161,6 +161,38 @@ def test_triple_terms_in_a_shaped_container_are_refused_not_a_500(owner: DPoPCli
     assert owner.request("GET", url).status_code == 404
 
 
+def test_an_instance_of_a_subclass_the_document_declares_is_checked_too(
+        owner: DPoPClient) -> None:
+    """A shaped class's instances include those of a subclass the data declares (SHACL
+    §2.1.3.2): the server checks a document against every shape that can apply to it, not only
+    the registered class's, so an appreciation in disguise is refused with its own message."""
+    url = owner.who["pod"] + "contributions/disguised"
+    body = CONTRIBUTION + (
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<#Thanks> rdfs:subClassOf <https://w3id.org/valueflows/ont/vf#Appreciation> .\n"
+        "<#thanks> a <#Thanks> .\n")  # no vf:appreciationOf
+    found = violations(owner.request("PUT", url, content=body.encode(), headers=TTL))
+    assert [v["focusNode"] for v in found] == [url + "#thanks"], found
+    assert "needs exactly one vf:appreciationOf" in found[0]["message"]
+    assert owner.request("GET", url).status_code == 404
+    fine = CONTRIBUTION + (
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<#Thanks> rdfs:subClassOf <https://w3id.org/valueflows/ont/vf#Appreciation> .\n"
+        "<#thanks> a <#Thanks> ; <https://w3id.org/valueflows/ont/vf#appreciationOf> <#it> .\n")
+    assert owner.request("PUT", url, content=fine.encode(), headers=TTL).status_code == 201
+
+
+def test_a_directional_string_in_a_shaped_container_is_refused_not_a_500(
+        owner: DPoPClient) -> None:
+    """RDF 1.2 directional language strings parse, but the shape checker cannot hold them."""
+    url = owner.who["pod"] + "contributions/directional"
+    body = CONTRIBUTION + '\n<#it> <#note> "مرحبا"@ar--rtl .\n'
+    r = owner.request("PUT", url, content=body.encode(), headers=TTL)
+    assert r.status_code == 422, r.text
+    assert "directional" in r.json()["detail"]
+    assert owner.request("GET", url).status_code == 404
+
+
 def test_a_patch_that_breaks_the_shape_changes_nothing(owner: DPoPClient) -> None:
     url = owner.who["pod"] + "contributions/patched"
     assert owner.request("PUT", url, content=CONTRIBUTION.encode(), headers=TTL).status_code == 201
