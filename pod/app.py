@@ -49,6 +49,7 @@ from pod.access.portability import Portability
 from pod.access.sharing import Sharing
 from pod.deps import Services, install
 from pod.errors import BadRequest, PodError, error_for_status
+from pod.gc_tuning import settle_after_start_up
 from pod.http import collect, problems, static, vocabulary, wellknown
 from pod.http.headers import cors
 from pod.http.ldp import LdpEndpoint
@@ -141,6 +142,7 @@ def create_app(settings: Settings) -> Router:
                                  Rdfa(rt.workers))
         router.view = PodView(found.get(PodServices), found.get(PodBrowsing),
                               found.get(Pages), found.get(Cookies), router.ldp)
+        settle_after_start_up()  # rare full collections: no long pauses under load
         try:
             yield
         finally:
