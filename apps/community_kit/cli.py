@@ -50,8 +50,6 @@ def serve(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
     import uvicorn
 
     host, port = args.host, args.port
-    # asyncio's own loop, not uvloop: the apps' work is outbound HTTP through httpx, measured
-    # faster on it (bench/reputation.py: 39.4 s against 45.9-47.5 s; docs/benchmarks.md)
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning",
-                proxy_headers=False, loop="asyncio")
+                proxy_headers=False)
     return 0

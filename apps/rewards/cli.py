@@ -80,8 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from apps.rewards.web import create_app
 
         uvicorn.run(create_app(setup, args.issue_every), host=args.host, port=args.port,
-                    log_level="warning", proxy_headers=False,
-                    loop="asyncio")  # as the other apps (apps/community_kit/cli.py)
+                    log_level="warning", proxy_headers=False)
         return 0
     try:
         if args.command == "issue":
