@@ -49,23 +49,22 @@ async def parse(workers: Workers, body: bytes, media_type: str, base: str) -> li
 
 async def prepare(workers: Workers, target: Target, url: str, body: bytes,
                   content_type: str | None, checks: WriteChecks | None = None
-                  ) -> tuple[Resource, list[ox.Triple] | None, object | None]:
+                  ) -> tuple[Resource, object | None]:
     """Validate an untrusted new representation of ``target`` (at ``url``) and build its
-    record; also the triples when they were parsed. ``content_type`` is the whole header:
-    non-RDF resources keep its parameters (a charset, say). Containers get their member count
-    and pages from the stored record (:func:`keep_members`). With ``checks`` (a checked
-    container's), an RDF document is parsed and checked in one worker job, whose prepared
-    proof check comes third (else ``None``)."""
+    record. ``content_type`` is the whole header: non-RDF resources keep its parameters (a
+    charset, say). Containers get their member count and pages from the stored record
+    (:func:`keep_members`). With ``checks`` (a checked container's), an RDF document is parsed
+    and checked in one worker job, whose prepared proof check comes second (else ``None``)."""
     media_type = bare(content_type)
     if target.is_container:
         if body and not (media_type and rdf.is_rdf(media_type)):
             raise UnsupportedMediaType("a container's representation must be RDF")
         triples = await parse(workers, body, media_type, url) if body and media_type else []
-        return represent_triples(target, triples), triples, None
+        return represent_triples(target, triples), None
     if not media_type or content_type is None:
         raise BadRequest("a Content-Type header is required")
     own: list[ox.Triple] = []
-    prepared = None
+    prepared: object | None = None
     if rdf.is_rdf(media_type) and not target.aux and checks is not None:
         own, prepared = await workers.run(parse_and_check, body, media_type, url, checks,
                                           budget=BUDGET, what=WHAT)
@@ -74,12 +73,12 @@ async def prepare(workers: Workers, target: Target, url: str, body: bytes,
     if media_type in (rdf.TURTLE, rdf.JSON_LD) and not target.aux:
         # kept as sent: same triples, same base (its URL); a credential's proof (a named graph
         # in JSON-LD) and its exact bytes stay verifiable
-        return Resource(RDF, media_type, time.time(), body), own, prepared
+        return Resource(RDF, media_type, time.time(), body), prepared
     if rdf.is_rdf(media_type):
-        return represent_triples(target, own), own, prepared
+        return represent_triples(target, own), prepared
     if target.aux:
         raise UnsupportedMediaType(f"{target.aux} resources must be RDF")
-    return Resource(BINARY, content_type.strip(), time.time(), body), None, None
+    return Resource(BINARY, content_type.strip(), time.time(), body), None
 
 
 def represent_triples(target: Target, triples: list[ox.Triple], turtle: bytes | None = None

@@ -160,8 +160,8 @@ class ResourceService:
         """Create or replace a resource (Solid Protocol §5.3); ``True`` when created. The body
         is parsed and validated before the write transaction, which only stores it."""
         checks = await self._checks(keys, target)
-        res, _, prepared = await prepare(self.workers, target, self.url(target), body,
-                                         content_type, checks)
+        res, prepared = await prepare(self.workers, target, self.url(target), body,
+                                      content_type, checks)
         await self._concluded(checks, res, prepared)
         async with self.store.write(keys) as tx:
             current = await load(tx, target.path)
@@ -185,8 +185,8 @@ class ResourceService:
                 child = target.with_path(target.path + await _free_name(
                     reader, target, slug, container))
             checks = await self._checks(keys, child)
-            res, _, prepared = await prepare(self.workers, child, self.url(child), body,
-                                             content_type, checks)
+            res, prepared = await prepare(self.workers, child, self.url(child), body,
+                                          content_type, checks)
             await self._concluded(checks, res, prepared)
             async with self.store.write(keys) as tx:
                 parent = await _postable(tx, target)
@@ -212,7 +212,7 @@ class ResourceService:
         stores the result if the resource is still the version the patch was applied to; if a
         concurrent write changed it, the patch is applied again inside the transaction, so no
         update is ever lost."""
-        if not await self._checked(keys, target):
+        if await self._checks(keys, target) is None:  # no shape or proof to check
             try:
                 return await self._patch_inline(keys, target, patch, cond)
             except OverBudget:
@@ -414,13 +414,6 @@ class ResourceService:
             found = await self._indexes.registrations(keys.pod_id, self.url(target, "/"),
                                                       self._reader(reader, keys, target))
         return found.classes_for(target.path)
-
-    async def _checked(self, keys: PodKeys, target: Target) -> bool:
-        """Whether writes to ``target`` are checked (shape or proof) before they are stored."""
-        if target.aux or target.is_container:
-            return False
-        return bool(await self._registered(keys, target)
-                    & (shapes.shaped_classes() | SIGNED_CLASSES))
 
     async def _check_new(self, tx: SealedTransaction, target: Target) -> None:
         """A new resource needs no twin (``/x`` vs ``/x/``) and, if auxiliary, a subject."""

@@ -23,8 +23,6 @@ from vocab.terms import SHAPES
 
 MAX_TRIPLES = 10_000
 """The most triples a document checked against a shape may hold (validation is superlinear)."""
-BUDGET = 10.0
-"""Seconds of work one validation may take, in a worker process."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ def shaped_classes() -> frozenset[str]:
 
 
 @cache
-def _untargeted_by_class() -> tuple[rdflib.term.Node, ...]:
+def _targeting_otherwise() -> tuple[rdflib.term.Node, ...]:
     """The shapes that name focus nodes otherwise than by class (SHACL §2.1.3.1, 2.1.3.4-5):
     checked whatever the document's classes."""
     g = shapes_graph()
@@ -89,7 +87,7 @@ def shapes_for(classes: frozenset[str]) -> rdflib.Graph | None:
     every shape — a shape for other classes has no focus node in the document — at a fraction
     of pyshacl's cost, which grows with the number of shapes. ``None`` when nothing applies."""
     by_class = _by_class()
-    roots = [*_untargeted_by_class(), *(shape for cls in sorted(classes)
+    roots = [*_targeting_otherwise(), *(shape for cls in sorted(classes)
                                         for shape in sorted(by_class.get(cls, ()), key=str))]
     if not roots:
         return None

@@ -53,8 +53,9 @@ NOT_JSON_LD = ("a statement must be sent as JSON-LD (application/ld+json) with i
 
 
 class StatementChecker:
-    """``await check(body, media_type, where)`` raises :class:`UnverifiedStatement` unless
-    the statement ``body`` verifies; ``resolve`` finds issuers' keys, ``resolve_status`` fetches
+    """Checks statements' proofs: :data:`job` in a worker, then :meth:`check_form` and
+    :meth:`concluded` raise :class:`UnverifiedStatement` for one that does not verify;
+    :meth:`verdict` says why. ``resolve`` finds issuers' keys, ``resolve_status`` fetches
     status list credentials (default ``resolve``)."""
 
     def __init__(self, workers: Workers, resolve: Resolver,
@@ -64,15 +65,8 @@ class StatementChecker:
         self._lists: OrderedDict[str, tuple[float, asyncio.Future[Verdict]]] = OrderedDict()
 
     #: the pure part of a check, for a worker process (the resource service runs it in one
-    #: job with a write's other checks, then calls :meth:`concluded`)
+    #: job with a write's other checks, then calls :meth:`check_form` and :meth:`concluded`)
     job = staticmethod(prepare_json)
-
-    async def __call__(self, body: bytes, media_type: str, where: str) -> None:
-        """Raise :class:`UnverifiedStatement` unless the statement ``body`` verifies."""
-        self.check_form(media_type, where)
-        prepared = await self.workers.run(prepare_json, body, budget=BUDGET,
-                                          what="checking this statement's proof")
-        await self.concluded(prepared, where)
 
     def check_form(self, media_type: str, where: str) -> None:
         """Refuse a statement that is not JSON-LD: no other form carries its proof."""
