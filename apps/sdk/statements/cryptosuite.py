@@ -21,8 +21,10 @@ what the JSON shows.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -213,7 +215,7 @@ class _RDFC10(URDNA2015):  # type: ignore[misc]  # pyld ships no types: URDNA201
 def canonicalize(document: dict[str, Any]) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document, in safe mode (see :func:`expand`)."""
     expanded = expand(document)
-    try:
+    try:  # from the expanded form: no second pass through the contexts
         dataset = jsonld.to_rdf(expanded, {"documentLoader": document_loader,
                                            "rdfDirection": "i18n-datatype",
                                            "produceGeneralizedRdf": False})
@@ -248,11 +250,19 @@ def proof_configuration(options: dict[str, Any], context: Any) -> str:
             raise TransformError(f"the proof's 'created' is invalid: {exc}") from None
     config["@context"] = context
     try:
-        return canonicalize(config)
+        return _canonical_configuration(json.dumps(config, sort_keys=True))
     except TransformError as exc:
         raise TransformError(f"the proof options cannot be expressed under the credential's "
                              f"@context ({exc}); a credential whose @context is not "
                              f"{CREDENTIALS_V2} needs {DATA_INTEGRITY_V2} in it") from None
+
+
+@lru_cache(maxsize=256)
+def _canonical_configuration(config: str) -> str:
+    """:func:`canonicalize` of a proof configuration (JSON text), kept: statements signed or
+    checked in a batch share their options (issuer key, purpose, second of creation) and
+    their context, and the context's processing is most of the cost."""
+    return canonicalize(json.loads(config))
 
 
 def hash_data(canonical_config: str, canonical_document: str) -> bytes:
