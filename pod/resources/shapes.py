@@ -14,7 +14,10 @@ from functools import cache, lru_cache
 
 import pyoxigraph as ox
 import rdflib
-from pyshacl import validate
+from pyshacl import Validator
+from pyshacl.graph_abstraction import DataGraph
+from pyshacl.rdfutil import load_from_source
+from pyshacl.shapes_graph import ShapesGraph
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from pod.errors import ShapeViolation, Unprocessable
@@ -102,6 +105,32 @@ def shapes_for(classes: frozenset[str]) -> rdflib.Graph | None:
             if isinstance(o, (rdflib.BNode, rdflib.URIRef)) and (o, None, None) in g:
                 roots.append(o)
     return part
+
+
+@lru_cache(maxsize=64)
+def _prepared(classes: frozenset[str]) -> tuple[rdflib.Graph, ShapesGraph] | None:
+    """:func:`shapes_for` ``classes`` loaded as pyshacl loads a shapes graph, with pyshacl's
+    view of its shapes built once: every check of a document of the same classes uses it,
+    instead of pyshacl copying the graph and finding its shapes again each time."""
+    part = shapes_for(classes)
+    if part is None:
+        return None
+    loaded = load_from_source(part, multigraph=True, do_owl_imports=False)
+    return loaded, ShapesGraph(loaded)
+
+
+def _validate(data: rdflib.Graph, classes: frozenset[str]) -> tuple[bool, rdflib.Graph | None]:
+    """pyshacl's verdict on ``data`` against the shapes that can apply to ``classes`` (no
+    inference, SHACL Core only), and its report graph."""
+    prepared = _prepared(classes)
+    if prepared is None:
+        return True, None
+    loaded, shapes = prepared
+    validator = Validator(DataGraph.from_rdflib(data), shacl_graph=loaded,
+                          options={"inference": "none", "advanced": False})
+    validator.shacl_graph = shapes  # the shapes found once (they hold no state of a data graph)
+    conforms, report, _ = validator.run()
+    return bool(conforms), report
 
 
 def _classes_in(data: rdflib.Graph) -> frozenset[str]:
@@ -192,11 +221,7 @@ def check(triples: list[ox.Triple], classes: Iterable[str], where: str) -> None:
                                  "the document describes no instance of it")
                for c in wanted if c not in typed]
     data = to_rdflib(triples)
-    relevant = shapes_for(_classes_in(data) & frozenset(_by_class()))
-    conforms, report = True, None
-    if relevant is not None:
-        conforms, report, _ = validate(data, shacl_graph=relevant, inference="none",
-                                       advanced=False, meta_shacl=False)
+    conforms, report = _validate(data, _classes_in(data) & frozenset(_by_class()))
     found = missing + ([] if conforms or report is None else _violations(report))
     if found:
         noun = "constraint" if len(found) == 1 else "constraints"
