@@ -49,15 +49,17 @@ def install(app: FastAPI, services: Services | None) -> None:
     app.state.services = services
 
 
-_DEPENDENCIES: dict[type, Callable[[Request], Any]] = {}
+_DEPENDENCIES: dict[type, Callable[[Request], Awaitable[Any]]] = {}
 
 
-def service(kind: type[T]) -> Callable[[Request], T]:
+def service(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     """The dependency giving a handler the running server's ``kind``. One function per class,
-    so FastAPI resolves each once per request."""
+    so FastAPI resolves each once per request; a coroutine function, so FastAPI calls it on the
+    event loop (a plain function it would run in a worker thread, at a thread hand-off per
+    dependency per request)."""
     found = _DEPENDENCIES.get(kind)
     if found is None:
-        def dependency(request: Request) -> T:
+        async def dependency(request: Request) -> T:
             services: Services | None = getattr(request.app.state, "services", None)
             if services is None:
                 raise ServiceUnavailable("the server is not running")

@@ -70,7 +70,8 @@ SessionDep = Annotated[Session | None, Depends(_session)]
 """The browser's live session (``cp_session`` cookie), or ``None``."""
 
 
-def _address(request: Request, settings: SettingsDep) -> str | None:
+async def _address(request: Request, settings: SettingsDep) -> str | None:
+    """The client's address (a coroutine function: FastAPI runs a plain one in a thread)."""
     peer = request.client.host if request.client else None
     return client_address(peer, request.headers.getlist("x-forwarded-for"),
                           settings.trusted_proxies)
