@@ -250,7 +250,11 @@ def proof_configuration(options: dict[str, Any], context: Any) -> str:
             raise TransformError(f"the proof's 'created' is invalid: {exc}") from None
     config["@context"] = context
     try:
-        return _canonical_configuration(json.dumps(config, sort_keys=True))
+        try:
+            key = json.dumps(config, sort_keys=True)
+        except (TypeError, ValueError):  # not JSON (a caller's own objects): not kept
+            return canonicalize(config)
+        return _canonical_configuration(key)
     except TransformError as exc:
         raise TransformError(f"the proof options cannot be expressed under the credential's "
                              f"@context ({exc}); a credential whose @context is not "
