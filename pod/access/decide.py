@@ -218,7 +218,7 @@ class AccessDecider:
     async def grants(self, reader: SealedReader, keys: PodKeys, pod: str
                      ) -> tuple[Grant, ...]:
         """The pod's access grants, parsed from its ``/grants/`` container (cached)."""
-        async def read() -> list[tuple[str, list[ox.Triple]]]:
+        async def read(reader: SealedReader) -> list[tuple[str, list[ox.Triple]]]:
             container = await load(reader, GRANTS)
             if container is None or container.kind != CONTAINER:
                 return []
@@ -230,7 +230,7 @@ class AccessDecider:
                     out.append((url, rdf.parse(res.body, res.content_type, url)))
             return out
 
-        return await self.grant_index.grants(keys.pod_id, read)
+        return await self.grant_index.grants(keys.pod_id, reader, read)
 
     async def decide(
         self, reader: SealedReader, keys: PodKeys, target: Target, agent: Agent,

@@ -8,22 +8,23 @@ accepted need (target container, actions, a DPV purpose constraint and an end da
 ``dpv:hasConsentStatus``. ODRL actions map to WAC modes: ``odrl:read`` → Read,
 ``odrl:append`` → Append, ``odrl:modify`` → Write and Append. Control is never granted.
 
-Parsed grants are cached per pod and dropped when anything under ``/grants/`` is written, so a
-revocation applies to the very next request; expiry needs no write at all.
+Parsed grants are cached per pod, each kept while every record it was read from is unchanged
+(checked at each use, in the request's snapshot), so a revocation made through any process
+sharing the store applies to the very next request; expiry needs no write at all.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyoxigraph as ox
-from cachetools import LRUCache
 
 from pod.access.modes import Mode
+from pod.store.sealed import SealedReader
+from pod.store.sourced import SourcedCache
 from vocab.namespaces import AS, DCTERMS, DPV, ODRL, RDF, SOLID, iri_of
 from vocab.terms import CP
 
@@ -45,7 +46,7 @@ _STATUS, _GIVEN = iri_of(DPV.hasConsentStatus), iri_of(DPV.ConsentGiven)
 _TITLE, _DESCRIPTION = iri_of(DCTERMS.title), iri_of(DCTERMS.description)
 _ISSUED = iri_of(DCTERMS.issued)
 #: reads the documents under /grants/: (document URL, triples) of each
-ReadGrants = Callable[[], Awaitable[list[tuple[str, list[ox.Triple]]]]]
+ReadGrants = Callable[[SealedReader], Awaitable[list[tuple[str, list[ox.Triple]]]]]
 
 
 def app_iri(client_id: str) -> str:
@@ -240,30 +241,25 @@ def held(grants: Iterable[Grant], *, app: str | None = None, agent: str | None =
 
 
 class GrantIndex:
-    """Per-pod cache of parsed grants, for the ``size`` pods used most recently.
-
-    A read that raced a write of the pod's grants is not cached: each write stamps the pod
-    with a new number from one counter, never reused, so an evicted stamp cannot come back
-    equal to the one a reader took."""
+    """Per-pod cache of parsed grants, for the ``size`` pods used most recently, each kept
+    while the records it was read from are unchanged (:class:`~pod.store.sourced.SourcedCache`):
+    a grant written or revoked through any process sharing the store applies at the next
+    request everywhere."""
 
     def __init__(self, size: int = 50_000) -> None:
-        self._cached: LRUCache[bytes, tuple[Grant, ...]] = LRUCache(size)
-        self._generation: LRUCache[bytes, int] = LRUCache(size)
-        self._stamps = itertools.count(1)
+        self._cache: SourcedCache[tuple[Grant, ...]] = SourcedCache(size)
 
     def touched(self, pod_id: bytes, path: str) -> None:
-        """Call after every write: forget a pod's grants when one of them may have changed."""
+        """Call after every write of this process: forget a pod's grants when one of them may
+        have changed (sparing the next use its check)."""
         if path.startswith(GRANTS) or path == GRANTS[:-1]:
-            self._cached.pop(pod_id, None)
-            self._generation[pod_id] = next(self._stamps)
+            self._cache.drop(pod_id)
 
-    async def grants(self, pod_id: bytes, read: ReadGrants) -> tuple[Grant, ...]:
-        """The pod's grants (active or not)."""
-        cached = self._cached.get(pod_id)
-        if cached is not None:
-            return cached
-        generation = self._generation.get(pod_id, 0)
-        found = tuple(g for url, triples in await read() for g in parse_grants(url, triples))
-        if self._generation.get(pod_id, 0) == generation:
-            self._cached[pod_id] = found
-        return found
+    async def grants(self, pod_id: bytes, reader: SealedReader, read: ReadGrants
+                     ) -> tuple[Grant, ...]:
+        """The pod's grants (active or not), as ``read(reader)`` finds them."""
+        async def build(recording: SealedReader) -> tuple[Grant, ...]:
+            return tuple(g for url, triples in await read(recording)
+                         for g in parse_grants(url, triples))
+
+        return await self._cache.get(pod_id, reader, build)

@@ -146,8 +146,8 @@ class ResourceService:
         """URLs of the containers the owner's type indexes register for ``cls``."""
         target = Target(pod, "/")
         async with self.store.read(keys) as reader:
-            found = await self._indexes.registrations(keys.pod_id, self.url(target),
-                                                      self._reader(reader, keys, target))
+            found = await self._indexes.registrations(keys.pod_id, self.url(target), reader,
+                                                      self._reader(keys, target))
         return sorted(self.url(target, path) for path, classes in found.containers.items()
                       if cls in classes)
 
@@ -365,10 +365,10 @@ class ResourceService:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _reader(self, reader: SealedReader, keys: PodKeys, target: Target
-                ) -> Callable[[str], Awaitable[list[ox.Triple] | None]]:
+    def _reader(self, keys: PodKeys, target: Target
+                ) -> Callable[[SealedReader, str], Awaitable[list[ox.Triple] | None]]:
         """Reads a pod's RDF documents by path (for the type index)."""
-        async def read(path: str) -> list[ox.Triple] | None:
+        async def read(reader: SealedReader, path: str) -> list[ox.Triple] | None:
             found = await load(reader, path)
             if found is None or found.kind == BINARY:
                 return None
@@ -412,7 +412,7 @@ class ResourceService:
         """The classes the owner's type indexes register ``target``'s container for."""
         async with self.store.read(keys) as reader:
             found = await self._indexes.registrations(keys.pod_id, self.url(target, "/"),
-                                                      self._reader(reader, keys, target))
+                                                      reader, self._reader(keys, target))
         return found.classes_for(target.path)
 
     async def _check_new(self, tx: SealedTransaction, target: Target) -> None:

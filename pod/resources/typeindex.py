@@ -2,19 +2,21 @@
 
 The registrations come from the owner's profile (``/profile/card``): its public type index,
 and the private type index named by its preferences file. Only documents inside the same pod
-count. Registrations are cached per pod and dropped when a write touches any document they
-came from, so a change to a type index applies to the very next write.
+count. Registrations are cached per pod, each kept while the documents it came from are
+unchanged (their versions checked at each use), so a change to a type index — through any
+process sharing the store — applies to the very next write.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from cachetools import LRUCache
 
+from pod.store.sealed import SealedReader
+from pod.store.sourced import SourcedCache
 from vocab.namespaces import PIM, SOLID, iri_of
 
 PROFILE = "/profile/card"
@@ -23,8 +25,9 @@ _PREFERENCES = iri_of(PIM.preferencesFile)
 _FOR_CLASS = iri_of(SOLID.forClass)
 _INSTANCE_CONTAINER, _INSTANCE = iri_of(SOLID.instanceContainer), iri_of(SOLID.instance)
 
-#: reads a document of the pod by path: its triples, or ``None`` when it does not exist
-ReadGraph = Callable[[str], Awaitable[list[ox.Triple] | None]]
+#: reads a document of the pod by path through a reader: its triples, or ``None`` when it
+#: does not exist
+ReadGraph = Callable[[SealedReader, str], Awaitable[list[ox.Triple] | None]]
 
 
 @dataclass(frozen=True)
@@ -51,31 +54,30 @@ def _objects(triples: list[ox.Triple], subject: str, predicate: str) -> list[str
 
 
 class TypeIndexes:
-    """Per-pod cache of type-index registrations, for the ``size`` pods used most recently
-    (stamped against racing writes as :class:`~pod.access.grants.GrantIndex` is)."""
+    """Per-pod cache of type-index registrations, for the ``size`` pods used most recently,
+    each kept while the documents it came from are unchanged (checked at each use, so a change
+    made through any process sharing the store applies to the next write)."""
 
     def __init__(self, size: int = 50_000) -> None:
-        self._cached: LRUCache[bytes, Registrations] = LRUCache(size)
-        self._generation: LRUCache[bytes, int] = LRUCache(size)
-        self._stamps = itertools.count(1)
+        self._cache: SourcedCache[Registrations] = SourcedCache(size)
+        self._sources: LRUCache[bytes, frozenset[str]] = LRUCache(size)
 
     def touched(self, pod_id: bytes, path: str) -> None:
-        """Call after every write: forget registrations that came from ``path``."""
-        cached = self._cached.get(pod_id)
-        if cached is None or path in cached.sources:
-            self._cached.pop(pod_id, None)
-            self._generation[pod_id] = next(self._stamps)
+        """Call after every write of this process: forget registrations that came from
+        ``path`` (sparing the next use its check)."""
+        if path in self._sources.get(pod_id, (path,)):
+            self._cache.drop(pod_id)
 
-    async def registrations(self, pod_id: bytes, pod_url: str, read: ReadGraph) -> Registrations:
-        """The pod's registrations (``pod_url`` ends with ``/``)."""
-        cached = self._cached.get(pod_id)
-        if cached is not None:
-            return cached
-        generation = self._generation.get(pod_id, 0)
-        found = await _collect(pod_url, read)
-        if self._generation.get(pod_id, 0) == generation:  # no write raced the reading
-            self._cached[pod_id] = found
-        return found
+    async def registrations(self, pod_id: bytes, pod_url: str, reader: SealedReader,
+                            read: ReadGraph) -> Registrations:
+        """The pod's registrations (``pod_url`` ends with ``/``); ``read(reader, path)``
+        reads one of its documents."""
+        async def build(recording: SealedReader) -> Registrations:
+            found = await _collect(pod_url, lambda path: read(recording, path))
+            self._sources[pod_id] = found.sources
+            return found
+
+        return await self._cache.get(pod_id, reader, build)
 
 
 def _local(pod_url: str, iri: str) -> str | None:
@@ -84,7 +86,8 @@ def _local(pod_url: str, iri: str) -> str | None:
     return "/" + iri[len(pod_url):] if iri.startswith(pod_url) else None
 
 
-async def _collect(pod_url: str, read: ReadGraph) -> Registrations:
+async def _collect(pod_url: str, read: Callable[[str], Awaitable[list[ox.Triple] | None]]
+                   ) -> Registrations:
     webid = pod_url + PROFILE[1:] + "#me"
     sources = {PROFILE}
     profile = await read(PROFILE) or []

@@ -78,6 +78,11 @@ class SealedReader:
             return None
         return Opened(self._keys.open(blind, record.version, record.value), record.version)
 
+    async def version(self, name: str) -> bytes | None:
+        """The version of the record under ``name`` (``None``: none), without opening it."""
+        record = await self._raw.get(self._keys.blind(name))
+        return None if record is None else record.version
+
 
 class SealedTransaction(SealedReader):
     """A write transaction of one pod; ``put`` returns the new version."""
