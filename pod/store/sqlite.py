@@ -25,6 +25,7 @@ import errno
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -94,6 +95,31 @@ def _probe_write(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
+PURGE_EVERY = 1000
+"""Expired marks are deleted at every this many marks."""
+BUSY_WAIT = 10.0
+"""Seconds a write waits for another process's write transaction to end before failing."""
+
+
+async def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE`` on the writer, whose busy timeout is zero: while another process
+    (another worker, the CLI) holds the database's write lock, wait for it on the event loop,
+    in short sleeps, instead of inside SQLite — which would stop every request of this
+    process for as long."""
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + BUSY_WAIT, 0.0005
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY \
+                    or loop.time() > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.02)
+
+
 class _Reader:
     __slots__ = ("_conn", "_pod")
 
@@ -152,6 +178,8 @@ class SQLiteBackend:
             self._writer = _connect(path, synchronous, opened, cache_mb=cache_mb)
             self._writer.executescript(SCHEMA)
             _probe_write(self._writer)
+            # from now on a busy database is waited for on the event loop (_begin_immediate)
+            self._writer.execute("PRAGMA busy_timeout = 0")
             self._reader = _connect(path, synchronous, opened, mmap_mb=mmap_mb,
                                     cache_mb=cache_mb)
         except (OSError, sqlite3.Error) as exc:
@@ -163,6 +191,8 @@ class SQLiteBackend:
         self._lock = asyncio.Lock()
         self._batch: asyncio.Future[None] | None = None  # open batch, resolved at its commit
         self._full = False  # told the operator the disk is full, not yet that it is not
+        self._marks: sqlite3.Connection | None = None  # opened at the first mark_once
+        self._marked = 0
 
     def _note(self, full: bool) -> None:
         """Log once when the disk fills up and once when writes succeed again."""
@@ -184,7 +214,7 @@ class SQLiteBackend:
         async with self._lock:
             await self._commit_batch()
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
+            await _begin_immediate(conn)
             try:
                 with _storage():
                     yield conn
@@ -198,7 +228,8 @@ class SQLiteBackend:
     async def write(self, pod: bytes) -> AsyncIterator[_Transaction]:
         async with self._lock:
             if self._batch is None:
-                self._writer.execute("BEGIN IMMEDIATE")
+                with _storage():
+                    await _begin_immediate(self._writer)
                 self._batch = asyncio.get_running_loop().create_future()
                 asyncio.get_running_loop().create_task(self._flush())
             batch = self._batch
@@ -333,8 +364,38 @@ class SQLiteBackend:
             for table in TABLES:
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
 
+    async def mark_once(self, key: bytes, expires: float) -> bool:
+        conn = self._marks_connection()
+        now = time.time()
+        self._marked += 1
+        if self._marked % PURGE_EVERY == 0:
+            conn.execute("DELETE FROM marks WHERE expires < ?", (now,))
+        cur = conn.execute(
+            "INSERT INTO marks VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+            "SET expires = excluded.expires WHERE marks.expires < ?", (key, expires, now))
+        return cur.rowcount == 1
+
+    def _marks_connection(self) -> sqlite3.Connection:
+        """The marks' own file beside the database (``NAME-marks``, owner-only), opened at the
+        first mark: marks are ephemeral, so it is written without waiting for the disk, and a
+        request's mark never waits for the database's group commit."""
+        if self._marks is None:
+            path = self.path.with_name(self.path.name + "-marks")
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 2000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("CREATE TABLE IF NOT EXISTS marks (key BLOB PRIMARY KEY, "
+                         "expires REAL NOT NULL) WITHOUT ROWID")
+            self._marks = conn
+        return self._marks
+
     async def close(self) -> None:
         async with self._lock:
             await self._commit_batch()
         self._reader.close()
         self._writer.close()
+        if self._marks is not None:
+            self._marks.close()
