@@ -16,7 +16,7 @@ import pyoxigraph as ox
 import rdflib
 from pyshacl import Validator
 from pyshacl.graph_abstraction import DataGraph
-from pyshacl.rdfutil import load_from_source
+from pyshacl.rdfutil.load import load_from_source
 from pyshacl.shapes_graph import ShapesGraph
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
@@ -129,7 +129,7 @@ def _validate(data: rdflib.Graph, classes: frozenset[str]) -> tuple[bool, rdflib
     validator = Validator(DataGraph.from_rdflib(data), shacl_graph=loaded,
                           options={"inference": "none", "advanced": False})
     validator.shacl_graph = shapes  # the shapes found once (they hold no state of a data graph)
-    conforms, report, _ = validator.run()
+    conforms, report, _ = validator.run()  # type: ignore[no-untyped-call]
     return bool(conforms), report
 
 
