@@ -65,8 +65,8 @@ class Authenticator:
         if not proof:
             raise _refuse("a DPoP proof header is required with a DPoP-bound token")
         # the proof first: it costs no network, so a forged token never makes us fetch
-        checked = verify_proof(proof, method=method, url=url, replay=self._replay,
-                               access_token=token)
+        checked = await verify_proof(proof, method=method, url=url, replay=self._replay,
+                                     access_token=token)
         claims = await self._verify(token)
         if checked.jkt != claims.get("cnf", {}).get("jkt"):
             raise _refuse("the DPoP proof is signed by another key than the token is bound to")

@@ -10,7 +10,7 @@ from auth.accounts import instance_of
 from auth.authenticate import Authenticator
 from auth.credentials import Credentials
 from auth.fetch import Fetcher
-from auth.oidc.dpop import ReplayCache
+from auth.oidc.dpop import Mark, ReplayCache
 from auth.oidc.provider import Provider
 from auth.oidc.remote import RemoteTokens
 from auth.oidc.tokens import AccessTokens, SigningKeys
@@ -32,13 +32,15 @@ class Identity:
 
     @classmethod
     async def open(cls, system: SystemRecords, issuer: str, fetcher: Fetcher | None = None, *,
-                   pods: PodDirectory) -> Identity:
+                   pods: PodDirectory, mark: Mark | None = None) -> Identity:
         """Load (or make) the signing key and build the identity side. With a ``fetcher``,
         tokens of other Solid-OIDC issuers are accepted too (Solid-OIDC §8). ``pods`` tells
-        which accounts' pods exist now (tokens die with their account)."""
+        which accounts' pods exist now (tokens die with their account); ``mark`` is the
+        store's ``mark_once``, so DPoP proofs are refused once used by any process sharing
+        the store (none: this process's memory)."""
         keys = await SigningKeys.load_or_create(system)
         tokens = AccessTokens(keys, issuer)
-        replay = ReplayCache()
+        replay = ReplayCache(mark)
         remote = RemoteTokens(fetcher) if fetcher is not None else None
 
         async def instances(webid: str) -> str | None:

@@ -134,7 +134,8 @@ def create_app(settings: Settings) -> Router:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         fetcher = Fetcher(allow_private=settings.allow_private_fetch)  # all outbound fetches
         rt = await open_runtime(settings, fetcher=fetcher)
-        identity = await Identity.open(rt.system, settings.base_url, fetcher, pods=rt.pods)
+        identity = await Identity.open(rt.system, settings.base_url, fetcher, pods=rt.pods,
+                                       mark=rt.backend.mark_once)
         webhooks = Webhooks(identity.keys, identity.issuer, fetcher)
         found = services(settings, rt, env, fetcher, identity, webhooks)
         install(app, found)

@@ -4,6 +4,7 @@ file and a PostgreSQL database of the test's own (tests/postgres.py)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -238,3 +239,28 @@ def test_dump_and_load_move_every_row_as_it_is(opener: Opener, tmp_path: Path) -
             await copy.close()
 
     run(opener, go)
+
+
+def test_a_mark_is_given_once_to_every_process_until_it_expires(opener: Opener) -> None:
+    """``mark_once``: the first mark of a key wins, in whichever process (here two backends
+    open on one store) makes it; a mark that expired may be made again."""
+    async def go() -> None:
+        one, two = await opener(), await opener()
+        try:
+            now = time.time()
+            assert await one.mark_once(b"jti-1", now + 60) is True
+            assert await two.mark_once(b"jti-1", now + 60) is False
+            assert await one.mark_once(b"jti-1", now + 60) is False
+            assert await two.mark_once(b"jti-2", now + 60) is True
+            assert await one.mark_once(b"jti-old", now - 1) is True  # already expired
+            assert await two.mark_once(b"jti-old", now + 60) is True
+            assert await one.mark_once(b"jti-old", now + 60) is False
+            # concurrent marks of one key: exactly one wins
+            won = await asyncio.gather(*(b.mark_once(b"race", now + 60)
+                                         for _ in range(10) for b in (one, two)))
+            assert won.count(True) == 1
+        finally:
+            await one.close()
+            await two.close()
+
+    asyncio.run(go())

@@ -103,7 +103,7 @@ async def token(request: Request, identity: IdentityDep, clients: ClientsDep,
     if not proof_header:
         return _error(400, "invalid_dpop_proof", "a DPoP proof is required (RFC 9449)")
     try:
-        proof = verify_proof(proof_header, method="POST", url=url, replay=identity.replay)
+        proof = await verify_proof(proof_header, method="POST", url=url, replay=identity.replay)
     except Unauthenticated as exc:
         return _error(400, "invalid_dpop_proof", exc.detail)
     client_id = _client_id(headers, form)

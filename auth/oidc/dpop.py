@@ -16,6 +16,7 @@ import math
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -76,42 +77,49 @@ def _short(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-class ReplayCache:
-    """The (jkt, jti) pairs seen (RFC 9449 §11.1), each kept until its ``iat + window``.
+Mark = Callable[[bytes, float], Awaitable[bool]]
+"""Marks a key until a Unix time; ``False`` when it is marked already (the store's
+``mark_once``, shared by every process using the store)."""
 
-    In memory, so one per process (a single event loop needs no lock). Bounded: when
-    ``max_entries`` unexpired pairs are held, new proofs are refused rather than an
-    unexpired pair forgotten, which would let its proof be replayed.
+
+class ReplayCache:
+    """The (jkt, jti) pairs seen (RFC 9449 §11.1), each marked until its ``iat + window``.
+
+    The marks are the store's (``Backend.mark_once``): every process serving from one store —
+    the workers of ``serve --workers``, processes on other hosts sharing a PostgreSQL
+    database — sees every proof any of them accepted, so a proof replayed to another process
+    is refused too. Without a store's marks (``mark=None``) they are kept in this process's
+    memory, bounded: when ``max_entries`` unexpired pairs are held, new proofs are refused
+    rather than an unexpired pair forgotten, which would let its proof be replayed.
     """
 
-    def __init__(self, window: int = 65, max_entries: int = 400_000):
-        # A proof is accepted for 60 s (+5 s leeway): short, as RFC 9449 §11.1 advises, and it
-        # keeps the cache's ceiling (~6,000 proofs/s sustained) far above what one process serves.
+    def __init__(self, mark: Mark | None = None, window: int = 65, max_entries: int = 400_000):
+        # A proof is accepted for 60 s (+5 s leeway): short, as RFC 9449 §11.1 advises.
         self.window = window
         self.max_entries = max_entries
-        self._seen: dict[bytes, int] = {}
-        self._expiry: list[tuple[int, bytes]] = []
+        self._mark = mark or self._mark_here
+        self._seen: dict[bytes, float] = {}
+        self._expiry: list[tuple[float, bytes]] = []
 
-    def __len__(self) -> int:
-        return len(self._seen)
-
-    def check_and_remember(self, jkt: str, jti: str, iat: int, now: float) -> None:
+    async def check_and_remember(self, jkt: str, jti: str, iat: int) -> None:
         """Remember the pair; raises :class:`Unauthenticated` if it was seen before."""
-        self._purge(now)
         key = hashlib.blake2b(jkt.encode() + b"\0" + jti.encode(), digest_size=16).digest()
-        if key in self._seen:
+        if not await self._mark(key, iat + self.window):
             raise rejection("DPoP proof jti was already used; create a fresh proof (new jti) "
                             "for every request")
-        if len(self._seen) >= self.max_entries:
-            raise rejection("too many recent DPoP proofs to check for replay; retry shortly")
-        expires = iat + self.window
-        self._seen[key] = expires
-        heapq.heappush(self._expiry, (expires, key))
 
-    def _purge(self, now: float) -> None:
-        heap = self._expiry
+    async def _mark_here(self, key: bytes, expires: float) -> bool:
+        """The marks in this process's memory."""
+        heap, now = self._expiry, time.time()
         while heap and heap[0][0] < now:
             self._seen.pop(heapq.heappop(heap)[1], None)
+        if key in self._seen:
+            return False
+        if len(self._seen) >= self.max_entries:
+            raise rejection("too many recent DPoP proofs to check for replay; retry shortly")
+        self._seen[key] = expires
+        heapq.heappush(heap, (expires, key))
+        return True
 
 
 class _Registry(jws.JWSRegistry):
@@ -296,7 +304,7 @@ def _check_ath(claims: dict[str, Any], access_token: str) -> None:
         raise rejection("DPoP proof ath does not match the access token")
 
 
-def verify_proof(proof: str, *, method: str, url: str, replay: ReplayCache,
+async def verify_proof(proof: str, *, method: str, url: str, replay: ReplayCache,
                  access_token: str | None = None, now: float | None = None,
                  max_age: int = 60, leeway: int = 5) -> Proof:
     """Verify one DPoP header value against the request (RFC 9449 §4.3).
@@ -321,5 +329,5 @@ def verify_proof(proof: str, *, method: str, url: str, replay: ReplayCache,
     jti, iat = _check_claims(claims, method, url, earliest, now + leeway)
     if access_token is not None:
         _check_ath(claims, access_token)
-    replay.check_and_remember(jkt, jti, math.ceil(iat), now)
+    await replay.check_and_remember(jkt, jti, math.ceil(iat))
     return Proof(jkt, jti, int(iat), claims["htm"], claims["htu"], key)

@@ -24,6 +24,11 @@ Obligations of every backend (checked by ``tests/test_store_contract.py``):
   :class:`~pod.errors.InsufficientStorage` (507); one whose database cannot be reached raises
   :class:`~pod.errors.ServiceUnavailable` (503). Neither acknowledges anything.
 
+* ``mark_once(key, expires)`` records an ephemeral mark (a DPoP proof's ``jti``) shared by
+  every process using the store: ``True`` the first time, ``False`` while an unexpired mark
+  with that key exists. Marks are not user data and not durable (a crash may forget them; they
+  last about a minute), and are never copied.
+
 Moving a deployment between backends (``commonpod store copy``) uses :class:`Copyable`: every
 row of the three tables as it is, sealed, in one snapshot.
 """
@@ -100,6 +105,9 @@ class Backend(Protocol):
         """Atomically replace named keyring entries and the wrapped keys of ``pods``."""
         ...
 
+    async def mark_once(self, key: bytes, expires: float) -> bool:
+        """Mark ``key`` until ``expires`` (Unix time); ``False`` if it is marked already."""
+        ...
     async def close(self) -> None: ...
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -63,10 +64,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
                           value bytea NOT NULL, PRIMARY KEY (pod_id, key));
     ALTER TABLE records ALTER COLUMN value SET STORAGE EXTERNAL;
     """,
+    # 2: ephemeral marks shared by every process (DPoP proofs' jti): not written to the WAL,
+    # since a mark lives about a minute and need not survive a crash
+    """
+    CREATE UNLOGGED TABLE marks (key bytea PRIMARY KEY, expires double precision NOT NULL);
+    """,
 )
 """Schema migrations, in order; version ``n`` is ``MIGRATIONS[n - 1]``. Append, never edit."""
 
 MIGRATION_LOCK: Final = (0x636F6D6D, 1)  # a two-key advisory lock: apart from the pods' keys
+PURGE_EVERY: Final = 1000  # expired marks are deleted at every this many marks
 POOL_SIZE: Final = 10  # connections per pool (reads, writes) of one process
 CONNECT_TIMEOUT: Final = 10.0  # seconds to open a connection
 COMMAND_TIMEOUT: Final = 30.0  # seconds a statement may take before the request gets a 503
@@ -203,6 +210,7 @@ class PostgresBackend:
     def __init__(self, readers: asyncpg.Pool, writers: asyncpg.Pool, where: str):
         self._readers, self._writers, self.where = readers, writers, where
         self._faults = _Faults(where)
+        self._marked = 0  # marks made: expired ones are deleted every PURGE_EVERY
         # the read connection the current task holds, if any: reads nested in it reuse it, so
         # a task never holds two and a busy pool can never leave every holder waiting
         self._reading: ContextVar[tuple[asyncio.Task[object] | None, Connection] | None] = \
@@ -400,6 +408,19 @@ class PostgresBackend:
         async with self._transaction() as conn:
             with self._faults():
                 await conn.execute("TRUNCATE records, pods, keyring")
+
+    async def mark_once(self, key: bytes, expires: float) -> bool:
+        now = time.time()
+        self._marked += 1
+        async with self._connection(self._writers) as conn:
+            with self._faults():
+                if self._marked % PURGE_EVERY == 0:
+                    await conn.execute("DELETE FROM marks WHERE expires < $1", now)
+                done = await conn.fetchval(
+                    "INSERT INTO marks VALUES ($1, $2) ON CONFLICT (key) DO UPDATE "
+                    "SET expires = EXCLUDED.expires WHERE marks.expires < $3 RETURNING 1",
+                    key, expires, now)
+        return done is not None
 
     async def close(self) -> None:
         for pool in (self._readers, self._writers):
