@@ -94,6 +94,7 @@ class Settings:
     body_timeout: int = 20  # seconds a request body may send nothing (and its grace period)
     body_min_rate: int = 500  # bytes/s a body must average after body_timeout (0: no minimum)
     max_connections: int = 1000  # open connections; requests beyond answer 503
+    workers: int = 1  # server processes sharing the port and the store (`serve --workers`)
     max_pod_bytes: int = 0  # stored body bytes per pod (0: unlimited); `pod quota` overrides
     max_pod_resources: int = 0  # resources per pod (0: unlimited); `pod quota` overrides
     signup: str = "open"  # who may sign up on /.account/signup: open, closed or invite
@@ -142,6 +143,8 @@ class Settings:
             raise ConfigError("body_min_rate must be 0 (no minimum) or more bytes per second")
         if not 1 <= self.max_connections <= 1_000_000:
             raise ConfigError("max_connections must be between 1 and 1000000")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError("workers must be between 1 and 64")
         if not 1 <= self.access_log_days <= 36500:
             raise ConfigError("access_log_days must be between 1 and 36500")
         if self.master_key_file is not None and not self.master_key_file.is_absolute():

@@ -18,6 +18,6 @@ def settings_of(args: argparse.Namespace) -> Settings:
     """Settings for a command: its flags over the environment over the data directory's file."""
     return config.load({name: getattr(args, name, None)
                         for name in ("data_dir", "base_url", "host", "port",
-                                     "master_key_file", "store")})
+                                     "master_key_file", "store", "workers")})
 
 

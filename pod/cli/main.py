@@ -72,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 8000)")
     p.add_argument("--base-url", help="public URL of the server")
+    p.add_argument("--workers", type=int, help="server processes sharing the port and the "
+                   "store (default 1; the setting workers)")
 
     pods = sub.add_parser("pod", help="create, delete, export or import pods").add_subparsers(
         dest="pod_command", required=True, metavar="ACTION")
@@ -170,6 +172,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for `serve --workers`
     try:
         fn: Callable[[argparse.Namespace], int] = args.fn  # set by each command's parser
         return fn(args)

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import functools
 import json
+import os
 import resource
 import sys
 from pathlib import Path
+from typing import Any
 
 from auth.identity import Identity
 from pod import settings as config
@@ -107,13 +109,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(check())
     _open_files_for(settings.max_connections)
     limits = Limits(settings.header_timeout, settings.body_timeout, settings.body_min_rate)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, server_header=False, access_log=False,
-                proxy_headers=False,
-                # a protocol factory, as uvicorn calls it; its annotation asks for a class
-                http=functools.partial(BoundedHttp, limits=limits),  # type: ignore[arg-type]
-                limit_concurrency=settings.max_connections, timeout_keep_alive=KEEP_ALIVE)
+    options: dict[str, Any] = dict(
+        host=settings.host, port=settings.port, log_level=settings.log_level,
+        server_header=False, access_log=False, proxy_headers=False,
+        # a protocol factory, as uvicorn calls it; its annotation asks for a class
+        http=functools.partial(BoundedHttp, limits=limits),
+        limit_concurrency=settings.max_connections, timeout_keep_alive=KEEP_ALIVE)
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # uvicorn's supervisor binds the port once and starts each worker process afresh; each
+    # builds the app from the same command line (WORKER_ARGV), so from the same settings
+    os.environ[WORKER_ARGV] = json.dumps(args.argv)
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=settings.workers, **options)
     return 0
+
+
+WORKER_ARGV = "COMMONPOD_WORKER_ARGV"
+"""The command line of ``serve``, for the app factory of each worker process."""
+
+
+def worker_app() -> Any:
+    """The app of one worker process of ``serve --workers N`` (uvicorn's factory)."""
+    from pod.app import create_app
+    from pod.cli.main import parser
+
+    args = parser().parse_args(json.loads(os.environ[WORKER_ARGV]))
+    return create_app(settings_of(args))
 
 
 def _open_files_for(connections: int) -> None:
