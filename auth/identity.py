@@ -14,7 +14,7 @@ from auth.oidc.dpop import Mark, ReplayCache
 from auth.oidc.provider import Provider
 from auth.oidc.remote import RemoteTokens
 from auth.oidc.tokens import AccessTokens, SigningKeys
-from auth.ratelimit import RegistrationLimit
+from auth.ratelimit import Events, RegistrationLimit
 from pod.store.directory import PodDirectory
 from pod.store.system import SystemRecords
 
@@ -32,12 +32,14 @@ class Identity:
 
     @classmethod
     async def open(cls, system: SystemRecords, issuer: str, fetcher: Fetcher | None = None, *,
-                   pods: PodDirectory, mark: Mark | None = None) -> Identity:
+                   pods: PodDirectory, mark: Mark | None = None,
+                   events: Events | None = None) -> Identity:
         """Load (or make) the signing key and build the identity side. With a ``fetcher``,
         tokens of other Solid-OIDC issuers are accepted too (Solid-OIDC §8). ``pods`` tells
         which accounts' pods exist now (tokens die with their account); ``mark`` is the
         store's ``mark_once``, so DPoP proofs are refused once used by any process sharing
-        the store (none: this process's memory)."""
+        the store (none: this process's memory); ``events`` the store's events, where client
+        registrations are counted by every process alike (none: in memory)."""
         keys = await SigningKeys.load_or_create(system)
         tokens = AccessTokens(keys, issuer)
         replay = ReplayCache(mark)
@@ -47,4 +49,5 @@ class Identity:
             return await instance_of(pods, issuer, webid)
 
         return cls(issuer, keys, tokens, replay, Credentials(system), Provider(tokens),
-                   Authenticator(tokens, replay, remote, instances=instances))
+                   Authenticator(tokens, replay, remote, instances=instances),
+                   RegistrationLimit(events=events, blind=system.blind if events else None))

@@ -1,4 +1,4 @@
-"""Limits on failed sign-ins and on client registrations, in memory and bounded.
+"""Limits on failed sign-ins and on client registrations.
 
 Failed sign-ins (the numbers and why: docs/auth.md, "Failed sign-ins"):
 
@@ -12,16 +12,23 @@ Failed sign-ins (the numbers and why: docs/auth.md, "Failed sign-ins"):
 * **per address, from devices not known for the account**: at most :data:`ADDRESS_LIMIT`
   failures in 15 minutes across all accounts (one address trying many accounts).
 
-Every table keeps a bounded number of keys (least recently failed dropped first), so memory
-stays bounded whatever clients send.
+The failures are events in the store (``Backend.add_event``; accounts and addresses blinded
+with the server's key, never stored as they are), so every process serving from the store —
+the workers of ``serve --workers``, processes on other hosts sharing a PostgreSQL database —
+counts the same failures: guessing spread over processes is limited as guessing at one is.
+Without a store (``events=None``) they are kept in memory, a bounded number of keys (least
+recently failed dropped first). Each key keeps only the events its limit needs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
 
 FREE_FAILURES = 3
 BACKOFF_BASE = 5.0
@@ -32,80 +39,120 @@ ADDRESS_LIMIT = (20, 900.0)
 REGISTRATIONS = (30, 3600.0)  # client registrations per address, seconds
 
 
+class Events(Protocol):
+    """Where events are kept: the store's (``Backend.add_event`` …) or :class:`MemoryEvents`."""
+
+    async def add_event(self, key: bytes, at: float, expires: float, keep: int) -> None: ...
+
+    async def events(self, key: bytes, now: float) -> list[float]: ...
+
+    async def clear_events(self, prefix: bytes) -> None: ...
+
+
+class MemoryEvents:
+    """Events in this process's memory, for ``max_keys`` keys (least recently added dropped)."""
+
+    def __init__(self, max_keys: int = 50_000) -> None:
+        self.max_keys = max_keys
+        self._events: OrderedDict[bytes, list[tuple[float, float]]] = OrderedDict()
+
+    async def add_event(self, key: bytes, at: float, expires: float, keep: int) -> None:
+        found = self._events.pop(key, [])
+        found = sorted([*found, (at, expires)])[-keep:]
+        self._events[key] = found  # most recent last
+        while len(self._events) > self.max_keys:
+            self._events.popitem(last=False)
+
+    async def events(self, key: bytes, now: float) -> list[float]:
+        return [at for at, expires in self._events.get(key, ()) if expires > now]
+
+    async def clear_events(self, prefix: bytes) -> None:
+        for key in [k for k in self._events if k.startswith(prefix)]:
+            del self._events[key]
+
+
+Blind = Callable[[str], bytes]
+"""A key's stored form: the server's keyed hash (16 bytes)."""
+
+
+def _plain(name: str) -> bytes:
+    """The form of a key kept in this process's memory: an unkeyed hash of fixed length."""
+    return hashlib.blake2b(name.encode(), digest_size=16).digest()
+
+
 class FailureLimiter:
     """Counts events (failures, registrations) per key over a sliding window."""
 
-    def __init__(self, limit: int, window: float, max_keys: int = 10_000):
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+    def __init__(self, limit: int, window: float, events: Events | None = None,
+                 blind: Blind | None = None, *, scope: str = "", max_keys: int = 10_000):
+        self.limit, self.window = limit, window
+        self._events = events or MemoryEvents(max_keys)
+        self._blind, self._scope = blind or _plain, scope
 
-    def retry_after(self, key: str, now: float | None = None) -> int | None:
+    def _key(self, key: str) -> bytes:
+        return self._blind(f"{self._scope}\n{key}")
+
+    async def retry_after(self, key: str, now: float | None = None) -> int | None:
         """Seconds until ``key`` may try again, or ``None`` if it may now."""
-        now = time.monotonic() if now is None else now
-        times = self._failures.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-            return None
+        now = time.time() if now is None else now
+        times = [t for t in await self._events.events(self._key(key), now)
+                 if t > now - self.window]
         if len(times) < self.limit:
             return None
-        return max(1, math.ceil(times[0] + self.window - now))
+        return max(1, math.ceil(times[-self.limit] + self.window - now))
 
-    def fail(self, key: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        times = self._failures.pop(key, None) or deque(maxlen=self.limit)
-        times.append(now)
-        self._failures[key] = times  # most recent last
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
+    async def fail(self, key: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        await self._events.add_event(self._key(key), now, now + self.window, self.limit)
 
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
+    async def clear(self, key: str) -> None:
+        await self._events.clear_events(self._key(key))
 
 
 class BackOff:
-    """Exponential back-off per key: after ``free`` failures in a row, the key waits
+    """Exponential back-off per key: after ``free`` failures, the key waits
     ``base × 2^(n − free)`` seconds (at most ``cap``) after its n-th failure. A success
-    (:meth:`clear`), or ``forget`` seconds without a failure, starts it afresh."""
+    (:meth:`clear`) starts it afresh, and each failure is forgotten after ``forget`` seconds.
+    A key may have two parts (``group``, ``member``): :meth:`clear_group` forgets a group's."""
 
     def __init__(self, free: int = FREE_FAILURES, base: float = BACKOFF_BASE,
                  cap: float = BACKOFF_CAP, forget: float = BACKOFF_FORGET,
-                 max_keys: int = 50_000):
+                 events: Events | None = None, blind: Blind | None = None, *,
+                 scope: str = "", max_keys: int = 50_000):
         self.free, self.base, self.cap, self.forget = free, base, cap, forget
-        self.max_keys = max_keys
-        self._keys: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._events = events or MemoryEvents(max_keys)
+        self._blind, self._scope = blind or _plain, scope
+        # enough failures to reach the cap; older ones change nothing
+        self._keep = free + max(1, math.ceil(math.log2(max(cap / base, 1)))) + 1
 
-    def _failures(self, key: str, now: float) -> tuple[int, float]:
-        count, last = self._keys.get(key, (0, now))
-        return (0, now) if now - last >= self.forget else (count, last)
+    def _group(self, group: str) -> bytes:
+        return self._blind(f"{self._scope}\n{group}")
 
-    def retry_after(self, key: str, now: float | None = None) -> int | None:
-        now = time.monotonic() if now is None else now
-        count, last = self._failures(key, now)
+    def _key(self, group: str, member: str) -> bytes:
+        return self._group(group) + (self._blind(member) if member else b"")
+
+    async def retry_after(self, group: str, member: str = "",
+                          now: float | None = None) -> int | None:
+        now = time.time() if now is None else now
+        times = await self._events.events(self._key(group, member), now)
+        count = len(times)
         if count < self.free:
             return None
         wait = min(self.cap, self.base * 2 ** min(count - self.free, 32))
-        left = last + wait - now
+        left = times[-1] + wait - now
         return math.ceil(left) if left > 0 else None
 
-    def fail(self, key: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        count, _ = self._failures(key, now)
-        self._keys.pop(key, None)
-        self._keys[key] = (count + 1, now)  # most recent last
-        while len(self._keys) > self.max_keys:
-            self._keys.popitem(last=False)
+    async def fail(self, group: str, member: str = "", now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        await self._events.add_event(self._key(group, member), now, now + self.forget,
+                                     self._keep)
 
-    def clear(self, key: str) -> None:
-        self._keys.pop(key, None)
+    async def clear(self, group: str, member: str = "") -> None:
+        await self._events.clear_events(self._key(group, member))
 
-    def clear_prefix(self, prefix: str) -> None:
-        """Forget every key starting with ``prefix`` (rare: a walk over all keys)."""
-        for key in [k for k in self._keys if k.startswith(prefix)]:
-            del self._keys[key]
+    async def clear_group(self, group: str) -> None:
+        """Forget every key of ``group``."""
+        await self._events.clear_events(self._group(group))
 
 
 def address_key(host: str | None) -> str:
@@ -126,50 +173,52 @@ def address_key(host: str | None) -> str:
 
 class SignInLimits:
     """The three limits on failed sign-ins (see the module docstring). ``device`` is the id of
-    a device known for the account (checked by the caller), or ``None``."""
+    a device known for the account (checked by the caller), or ``None``. ``events`` and
+    ``blind``: the store's events and the server's keyed hash (none: this process's memory)."""
 
-    def __init__(self) -> None:
-        self.pairs = BackOff()
-        self.accounts = FailureLimiter(*ACCOUNT_CEILING)
-        self.addresses = FailureLimiter(*ADDRESS_LIMIT)
+    def __init__(self, events: Events | None = None, blind: Blind | None = None) -> None:
+        self.pairs = BackOff(events=events, blind=blind, scope="sign-in pair")
+        self.accounts = FailureLimiter(*ACCOUNT_CEILING, events, blind, scope="sign-in account")
+        self.addresses = FailureLimiter(*ADDRESS_LIMIT, events, blind, scope="sign-in address")
 
     @staticmethod
-    def _pair(name: str, address: str | None, device: str | None) -> str:
-        return f"{name}\ndevice:{device}" if device else f"{name}\n{address_key(address)}"
+    def _member(address: str | None, device: str | None) -> str:
+        return f"device:{device}" if device else address_key(address)
 
-    def retry_after(self, name: str, address: str | None,
-                    device: str | None = None) -> int | None:
-        waits = [self.pairs.retry_after(self._pair(name, address, device))]
+    async def retry_after(self, name: str, address: str | None,
+                          device: str | None = None) -> int | None:
+        waits = [await self.pairs.retry_after(name, self._member(address, device))]
         if device is None:
-            waits += [self.accounts.retry_after(name),
-                      self.addresses.retry_after(address_key(address))]
+            waits += [await self.accounts.retry_after(name),
+                      await self.addresses.retry_after(address_key(address))]
         return max((w for w in waits if w), default=None)
 
-    def fail(self, name: str, address: str | None, device: str | None = None) -> None:
-        self.pairs.fail(self._pair(name, address, device))
+    async def fail(self, name: str, address: str | None, device: str | None = None) -> None:
+        await self.pairs.fail(name, self._member(address, device))
         if device is None:
-            self.accounts.fail(name)
-            self.addresses.fail(address_key(address))
+            await self.accounts.fail(name)
+            await self.addresses.fail(address_key(address))
 
-    def succeed(self, name: str, address: str | None, device: str | None = None) -> None:
-        self.pairs.clear(self._pair(name, address, device))
+    async def succeed(self, name: str, address: str | None, device: str | None = None) -> None:
+        await self.pairs.clear(name, self._member(address, device))
 
-    def forget(self, name: str) -> None:
+    async def forget(self, name: str) -> None:
         """Forget every failure counted for account ``name`` (deleted: an account made later
         under that name starts afresh)."""
-        self.accounts.clear(name)
-        self.pairs.clear_prefix(f"{name}\n")
+        await self.accounts.clear(name)
+        await self.pairs.clear_group(name)
 
 
 class RegistrationLimit:
     """At most :data:`REGISTRATIONS` dynamic client registrations per address per hour."""
 
-    def __init__(self, limit: int = REGISTRATIONS[0], window: float = REGISTRATIONS[1]):
-        self._counts = FailureLimiter(limit, window)
+    def __init__(self, limit: int = REGISTRATIONS[0], window: float = REGISTRATIONS[1],
+                 events: Events | None = None, blind: Blind | None = None) -> None:
+        self._counts = FailureLimiter(limit, window, events, blind, scope="registration")
 
-    def retry_after(self, address: str | None) -> int | None:
+    async def retry_after(self, address: str | None) -> int | None:
         """Seconds until ``address`` may register again, or ``None`` if it may now."""
-        return self._counts.retry_after(address_key(address))
+        return await self._counts.retry_after(address_key(address))
 
-    def registered(self, address: str | None) -> None:
-        self._counts.fail(address_key(address))
+    async def registered(self, address: str | None) -> None:
+        await self._counts.fail(address_key(address))

@@ -118,7 +118,8 @@ def services(settings: Settings, rt: Runtime, env: Environment, fetcher: Fetcher
         clients, consent,
         AccountDeletion(rt.system, rt.pods, rt.log, consent),
         Accounts(rt.system, rt.pods, rt.resources, Passwords()), Invites(rt.system),
-        SignInLimits(), sessions, cookies, csrf, Pages(env, base, csrf, cookies),
+        SignInLimits(rt.backend, rt.system.blind), sessions, cookies, csrf,
+        Pages(env, base, csrf, cookies),
         rt.reads, sharing, people, browsing, Names(people, clients),
         Profiles(browsing, sharing), Contributions(browsing), Received(browsing, rt.statements),
         Notifier(base, rt.pods, rt.reads, rt.resources, rt.log, fetcher),
@@ -135,7 +136,7 @@ def create_app(settings: Settings) -> Router:
         fetcher = Fetcher(allow_private=settings.allow_private_fetch)  # all outbound fetches
         rt = await open_runtime(settings, fetcher=fetcher)
         identity = await Identity.open(rt.system, settings.base_url, fetcher, pods=rt.pods,
-                                       mark=rt.backend.mark_once)
+                                       mark=rt.backend.mark_once, events=rt.backend)
         webhooks = Webhooks(identity.keys, identity.issuer, fetcher)
         found = services(settings, rt, env, fetcher, identity, webhooks)
         install(app, found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import signal
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from auth.http.web import ACCOUNT_PAGE, safe_return_to
-from auth.ratelimit import BackOff, FailureLimiter
+from auth.ratelimit import BackOff, FailureLimiter, MemoryEvents
 from tests.conftest import Server, cli
 
 PASSWORD = "correct horse battery"
@@ -309,38 +310,44 @@ def test_return_to_rule(value: str | None, safe: bool) -> None:
 
 
 def test_back_off_doubles_after_the_free_failures_and_is_forgotten() -> None:
-    backoff = BackOff(free=3, base=5, cap=60, forget=1000, max_keys=2)
-    for t in (0, 1, 2):
-        assert backoff.retry_after("k", now=t) is None
-        backoff.fail("k", now=t)
-    waits = []
-    now = 2.0
-    for _ in range(5):  # each further failure doubles the wait, up to the cap
-        wait = backoff.retry_after("k", now=now)
-        waits.append(wait)
-        now += wait or 0
-        backoff.fail("k", now=now)
-    assert waits == [5, 10, 20, 40, 60]
-    assert backoff.retry_after("k", now=now + 59) == 1
-    assert backoff.retry_after("k", now=now + 1000) is None  # a quiet spell: forgotten
-    backoff.fail("k", now=now + 1000)
-    assert backoff.retry_after("k", now=now + 1000) is None  # and it starts afresh
-    backoff.clear("k")
-    backoff.fail("a", now=1)
-    backoff.fail("b", now=2)
-    backoff.fail("c", now=3)  # only two keys are kept
-    assert len(backoff._keys) == 2
+    async def go() -> None:
+        events = MemoryEvents(max_keys=2)
+        backoff = BackOff(free=3, base=5, cap=60, forget=1000, events=events)
+        for t in (0, 1, 2):
+            assert await backoff.retry_after("k", now=t) is None
+            await backoff.fail("k", now=t)
+        waits = []
+        now = 2.0
+        for _ in range(5):  # each further failure doubles the wait, up to the cap
+            wait = await backoff.retry_after("k", now=now)
+            waits.append(wait)
+            now += wait or 0
+            await backoff.fail("k", now=now)
+        assert waits == [5, 10, 20, 40, 60]
+        assert await backoff.retry_after("k", now=now + 59) == 1
+        assert await backoff.retry_after("k", now=now + 1000) is None  # quiet: forgotten
+        await backoff.fail("k", now=now + 1000)
+        assert await backoff.retry_after("k", now=now + 1000) is None  # it starts afresh
+        await backoff.clear("k")
+        for key in ("a", "b", "c"):
+            await backoff.fail(key, now=1)
+        assert len(events._events) == 2  # only two keys are kept
+
+    asyncio.run(go())
 
 
 def test_failure_limiter_window_and_bounds() -> None:
-    limiter = FailureLimiter(limit=3, window=100, max_keys=2)
-    for t in (0, 10, 20):
-        assert limiter.retry_after("k", now=t) is None
-        limiter.fail("k", now=t)
-    assert limiter.retry_after("k", now=30) == 70  # until the failure at 0 leaves the window
-    assert limiter.retry_after("k", now=100.5) is None  # two failures left in the window
-    limiter.fail("a", now=101)
-    limiter.fail("b", now=102)  # only two keys are kept: "k" is dropped
-    assert limiter.retry_after("k", now=103) is None
-    limiter.clear("a")
-    assert limiter.retry_after("a", now=103) is None
+    async def go() -> None:
+        limiter = FailureLimiter(limit=3, window=100, max_keys=2)
+        for t in (0, 10, 20):
+            assert await limiter.retry_after("k", now=t) is None
+            await limiter.fail("k", now=t)
+        assert await limiter.retry_after("k", now=30) == 70  # until the failure at 0 leaves
+        assert await limiter.retry_after("k", now=100.5) is None  # two left in the window
+        await limiter.fail("a", now=101)
+        await limiter.fail("b", now=102)  # only two keys are kept: "k" is dropped
+        assert await limiter.retry_after("k", now=103) is None
+        await limiter.clear("a")
+        assert await limiter.retry_after("a", now=103) is None
+
+    asyncio.run(go())

@@ -264,3 +264,29 @@ def test_a_mark_is_given_once_to_every_process_until_it_expires(opener: Opener) 
             await two.close()
 
     asyncio.run(go())
+
+
+def test_events_are_shared_kept_newest_first_and_cleared_by_prefix(opener: Opener) -> None:
+    """``add_event``/``events``/``clear_events``: what one process (backend) notes, another
+    reads; at most ``keep`` per key, the newest; expired ones are not given; a prefix clears
+    every key it begins."""
+    async def go() -> None:
+        one, two = await opener(), await opener()
+        try:
+            now = time.time()
+            for i in range(5):
+                await (one if i % 2 else two).add_event(b"g" * 16 + b"a" * 16, now + i,
+                                                        now + 100, keep=3)
+            assert await one.events(b"g" * 16 + b"a" * 16, now) == [now + 2, now + 3, now + 4]
+            await two.add_event(b"g" * 16 + b"b" * 16, now, now + 100, keep=3)
+            await two.add_event(b"h" * 16, now - 10, now - 1, keep=3)  # expired already
+            assert await one.events(b"h" * 16, now) == []
+            assert await one.events(b"g" * 16 + b"b" * 16, now) == [now]
+            await one.clear_events(b"g" * 16)
+            assert await two.events(b"g" * 16 + b"a" * 16, now) == []
+            assert await two.events(b"g" * 16 + b"b" * 16, now) == []
+        finally:
+            await one.close()
+            await two.close()
+
+    asyncio.run(go())

@@ -82,12 +82,12 @@ async def change_password(request: Request, pages: PagesDep, cookies: CookiesDep
         check_new(new)
     except WeakPassword as exc:
         return await again(400, web.sentence(str(exc)))
-    wait = limits.retry_after(account.name, address, device_id)
+    wait = await limits.retry_after(account.name, address, device_id)
     if wait:
         return await again(429, "Too many wrong passwords. Try again later.",
                            {"Retry-After": str(wait)})
     if await accounts.check_password(account.name, form.get("current", "")) is None:
-        limits.fail(account.name, address, device_id)
+        await limits.fail(account.name, address, device_id)
         return await again(400, "The current password is wrong.")
     try:
         account = await accounts.set_password(account, new)

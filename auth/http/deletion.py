@@ -64,17 +64,17 @@ async def delete(request: Request, pages: PagesDep, cookies: CookiesDep, account
     typed = form.get("confirm", "").strip()
     if not hmac.compare_digest(typed.encode(), account.name.encode()):
         return await again(400, f"Type the account name, {account.name}, exactly to confirm.")
-    wait = limits.retry_after(account.name, address, device_id)
+    wait = await limits.retry_after(account.name, address, device_id)
     if wait:
         return await again(429, "Too many wrong passwords. Try again later.",
                            {"Retry-After": str(wait)})
     if await accounts.check_password(account.name, form.get("password", "")) is None:
-        limits.fail(account.name, address, device_id)
+        await limits.fail(account.name, address, device_id)
         return await again(400, "The password is wrong. Nothing was deleted.")
     # deleted meanwhile (another tab, the command line)? The outcome is the same
     with contextlib.suppress(AccountError):
         _tell_apps(hooks, await deletion.delete(account.name))
-    limits.forget(account.name)
+    await limits.forget(account.name)
     response = web.redirect(DONE)
     cookies.end_session(response)
     return response

@@ -163,7 +163,7 @@ async def register(request: Request, identity: IdentityDep, clients: ClientsDep,
     sees it (:mod:`auth.oidc.client_metadata`), so nothing unusable is ever stored. A few per
     address and hour (429 beyond); clients never used within a day are deleted
     (:mod:`auth.oidc.clients`)."""
-    wait = identity.registrations.retry_after(address)
+    wait = await identity.registrations.retry_after(address)
     if wait:
         refused = _error(429, "temporarily_unavailable",
                          f"too many registrations from this address; try again in {wait} s")
@@ -187,7 +187,7 @@ async def register(request: Request, identity: IdentityDep, clients: ClientsDep,
         extensions: dict[str, Any] = {k: data[k] for k in ("access_needs", "grant_webhook")
                                       if k in data}
         await clients.save(replace(info, needs=needs, webhook=hook), {**saved, **extensions})
-        identity.registrations.registered(address)
+        await identity.registrations.registered(address)
         body = {k: v for k, v in body.items() if v is not None}
     return JSONResponse(body, status_code=status, headers={**NO_STORE, **CORS})
 

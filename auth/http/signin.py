@@ -133,15 +133,15 @@ async def login(request: Request, pages: PagesDep, cookies: CookiesDep, sessions
         return await pages.visitor_page(request, "account/login.html", status, headers,
                                         error=message, name=name, return_to=return_to)
 
-    wait = limits.retry_after(key, address, device_id)
+    wait = await limits.retry_after(key, address, device_id)
     if wait:
         return await again(429, f"Too many failed sign-ins. Try again in {_wait(wait)}.",
                            {"Retry-After": str(wait)})
     account = await accounts.check_password(key, password) if key else None
     if account is None:
-        limits.fail(key, address, device_id)
+        await limits.fail(key, address, device_id)
         return await again(400, "Wrong name or password.")
-    limits.succeed(key, address, device_id)
+    await limits.succeed(key, address, device_id)
     return await _sign_in(request, cookies, sessions, account, return_to,
                           known or await cookies.device(request))
 

@@ -28,6 +28,9 @@ Obligations of every backend (checked by ``tests/test_store_contract.py``):
   every process using the store: ``True`` the first time, ``False`` while an unexpired mark
   with that key exists. Marks are not user data and not durable (a crash may forget them; they
   last about a minute), and are never copied.
+* ``add_event``, ``events`` and ``clear_events`` keep ephemeral event times by blinded key (failed
+  sign-ins), shared by every process using the store in the same way: ``events`` gives the
+  unexpired times of a key, oldest first; at most ``keep`` of a key are kept (the newest).
 
 Moving a deployment between backends (``commonpod store copy``) uses :class:`Copyable`: every
 row of the three tables as it is, sealed, in one snapshot.
@@ -107,6 +110,15 @@ class Backend(Protocol):
 
     async def mark_once(self, key: bytes, expires: float) -> bool:
         """Mark ``key`` until ``expires`` (Unix time); ``False`` if it is marked already."""
+        ...
+    async def add_event(self, key: bytes, at: float, expires: float, keep: int) -> None:
+        """Note an event of ``key`` at ``at`` (Unix time), kept until ``expires``."""
+        ...
+    async def events(self, key: bytes, now: float) -> list[float]:
+        """The events of ``key`` unexpired at ``now``, oldest first."""
+        ...
+    async def clear_events(self, prefix: bytes) -> None:
+        """Forget the events of every key that starts with ``prefix``."""
         ...
     async def close(self) -> None: ...
 

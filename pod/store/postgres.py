@@ -69,6 +69,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     CREATE UNLOGGED TABLE marks (key bytea PRIMARY KEY, expires double precision NOT NULL);
     """,
+    # 3: ephemeral events shared by every process (failed sign-ins), by blinded key
+    """
+    CREATE UNLOGGED TABLE events (key bytea NOT NULL, at double precision NOT NULL,
+                                  expires double precision NOT NULL);
+    CREATE INDEX events_by_key ON events (key, at);
+    """,
 )
 """Schema migrations, in order; version ``n`` is ``MIGRATIONS[n - 1]``. Append, never edit."""
 
@@ -421,6 +427,31 @@ class PostgresBackend:
                     "SET expires = EXCLUDED.expires WHERE marks.expires < $3 RETURNING 1",
                     key, expires, now)
         return done is not None
+
+    async def add_event(self, key: bytes, at: float, expires: float, keep: int) -> None:
+        self._marked += 1
+        async with self._connection(self._writers) as conn:
+            with self._faults():
+                async with conn.transaction():
+                    await conn.execute("INSERT INTO events VALUES ($1, $2, $3)", key, at, expires)
+                    await conn.execute(
+                        "DELETE FROM events WHERE key = $1 AND at NOT IN (SELECT at FROM events "
+                        "WHERE key = $1 ORDER BY at DESC LIMIT $2)", key, keep)
+                    if self._marked % PURGE_EVERY == 0:
+                        await conn.execute("DELETE FROM events WHERE expires < $1", time.time())
+
+    async def events(self, key: bytes, now: float) -> list[float]:
+        async with self._connection(self._readers) as conn:
+            with self._faults():
+                rows = await conn.fetch("SELECT at FROM events WHERE key = $1 AND expires > $2 "
+                                        "ORDER BY at", key, now)
+        return [row[0] for row in rows]
+
+    async def clear_events(self, prefix: bytes) -> None:
+        async with self._connection(self._writers) as conn:
+            with self._faults():
+                await conn.execute("DELETE FROM events WHERE substring(key FROM 1 FOR $1) = $2",
+                                   len(prefix), prefix)
 
     async def close(self) -> None:
         for pool in (self._readers, self._writers):

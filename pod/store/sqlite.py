@@ -375,10 +375,35 @@ class SQLiteBackend:
             "SET expires = excluded.expires WHERE marks.expires < ?", (key, expires, now))
         return cur.rowcount == 1
 
+    async def add_event(self, key: bytes, at: float, expires: float, keep: int) -> None:
+        conn = self._marks_connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT INTO events VALUES (?, ?, ?)", (key, at, expires))
+            conn.execute("DELETE FROM events WHERE key = ? AND at NOT IN (SELECT at FROM events "
+                         "WHERE key = ? ORDER BY at DESC LIMIT ?)", (key, key, keep))
+            if self._marked % PURGE_EVERY == 0:
+                conn.execute("DELETE FROM events WHERE expires < ?", (time.time(),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._marked += 1
+
+    async def events(self, key: bytes, now: float) -> list[float]:
+        rows = self._marks_connection().execute(
+            "SELECT at FROM events WHERE key = ? AND expires > ? ORDER BY at",
+            (key, now)).fetchall()
+        return [row[0] for row in rows]
+
+    async def clear_events(self, prefix: bytes) -> None:
+        self._marks_connection().execute(
+            "DELETE FROM events WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+
     def _marks_connection(self) -> sqlite3.Connection:
-        """The marks' own file beside the database (``NAME-marks``, owner-only), opened at the
-        first mark: marks are ephemeral, so it is written without waiting for the disk, and a
-        request's mark never waits for the database's group commit."""
+        """The own file of the marks and events beside the database (``NAME-marks``,
+        owner-only), opened at first use: they are ephemeral, so it is written without waiting
+        for the disk, and a request's mark never waits for the database's group commit."""
         if self._marks is None:
             path = self.path.with_name(self.path.name + "-marks")
             with contextlib.suppress(FileExistsError):
@@ -389,6 +414,9 @@ class SQLiteBackend:
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute("CREATE TABLE IF NOT EXISTS marks (key BLOB PRIMARY KEY, "
                          "expires REAL NOT NULL) WITHOUT ROWID")
+            conn.execute("CREATE TABLE IF NOT EXISTS events (key BLOB NOT NULL, "
+                         "at REAL NOT NULL, expires REAL NOT NULL)")
+            conn.execute("CREATE INDEX IF NOT EXISTS events_by_key ON events (key, at)")
             self._marks = conn
         return self._marks
 

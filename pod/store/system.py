@@ -29,6 +29,11 @@ class SystemRecords:
         self._store = store
         self._keys = PodKeys(SYSTEM_POD_ID, subkey(keyring.server, b"cp-system"))
 
+    def blind(self, name: str) -> bytes:
+        """The server's keyed hash of ``name`` (16 bytes): how ephemeral server state, such as
+        failed sign-ins by account and address, names them in the store."""
+        return self._keys.blind(name)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SealedReader]:
         async with self._store.read(self._keys) as reader:
