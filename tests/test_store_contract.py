@@ -290,3 +290,19 @@ def test_events_are_shared_kept_newest_first_and_cleared_by_prefix(opener: Opene
             await two.close()
 
     asyncio.run(go())
+
+
+def test_versions_of_many_keys_at_once(opener: Opener) -> None:
+    """``Reader.versions``: each key's version in the order asked, ``None`` for a missing one,
+    scoped by pod."""
+    async def go(backend: CopyableBackend) -> None:
+        async with backend.write(P1) as tx:
+            await tx.put(b"a", b"1", b"va")
+            await tx.put(b"b", b"2", b"vb")
+        async with backend.write(P2) as tx:
+            await tx.put(b"c", b"3", b"vc")
+        async with backend.read(P1) as r:
+            assert await r.versions([b"b", b"c", b"a", b"b"]) == [b"vb", None, b"va", b"vb"]
+            assert await r.versions([]) == []
+
+    run(opener, go)

@@ -69,6 +69,10 @@ class Reader(Protocol):
         """The record under ``key``, or ``None``."""
         ...
 
+    async def versions(self, keys: list[bytes]) -> list[bytes | None]:
+        """The version of the record under each of ``keys`` (``None``: none), in one go."""
+        ...
+
 
 class Transaction(Reader, Protocol):
     async def put(

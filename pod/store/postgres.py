@@ -149,6 +149,14 @@ class _Reader:
                 self._pod, key)
         return Record(row[0], row[1]) if row else None
 
+    async def versions(self, keys: list[bytes]) -> list[bytes | None]:
+        with self._faults():
+            rows = await self._conn.fetch(
+                "SELECT key, version FROM records WHERE pod_id = $1 AND key = ANY($2::bytea[])",
+                self._pod, keys)
+        found = {row[0]: row[1] for row in rows}
+        return [found.get(key) for key in keys]
+
 
 class _Transaction(_Reader):
     __slots__ = ()

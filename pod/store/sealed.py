@@ -78,10 +78,10 @@ class SealedReader:
             return None
         return Opened(self._keys.open(blind, record.version, record.value), record.version)
 
-    async def version(self, name: str) -> bytes | None:
-        """The version of the record under ``name`` (``None``: none), without opening it."""
-        record = await self._raw.get(self._keys.blind(name))
-        return None if record is None else record.version
+    async def versions(self, names: list[str]) -> list[bytes | None]:
+        """The version of the record under each of ``names`` (``None``: none), without
+        opening them, in one call to the backend."""
+        return await self._raw.versions([self._keys.blind(name) for name in names])
 
 
 class SealedTransaction(SealedReader):

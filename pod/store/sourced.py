@@ -3,8 +3,8 @@
 A value such as a pod's parsed access grants or its type-index registrations is built by
 reading some records of the pod. :class:`SourcedCache` keeps it with the version of every
 record the build read (and the names it found absent); a later use checks those versions
-against the store — in the caller's read snapshot, without opening a value — and rebuilds
-when any differs. A write made by any process, on any host sharing the store, is therefore
+against the store — in the caller's read snapshot, in one query, without opening a value —
+and rebuilds when any differs. A write made by any process, on any host sharing the store, is therefore
 seen at the next use: the cache needs no message from the writer. Versions are random per
 write (:mod:`pod.store.sealed`), so a record rewritten with the same bytes still counts as
 changed, and an old version never comes back.
@@ -34,7 +34,7 @@ class RecordingReader(SealedReader):
         self.seen: dict[str, bytes | None] = {}
 
     async def exists(self, name: str) -> bool:
-        version = await self.version(name)
+        version = (await self.versions([name]))[0]
         self.seen.setdefault(name, version)
         return version is not None
 
@@ -69,7 +69,6 @@ class SourcedCache(Generic[T]):
 
 
 async def _unchanged(reader: SealedReader, sources: Sources) -> bool:
-    for name, version in sources:
-        if await reader.version(name) != version:
-            return False
-    return True
+    """Whether every source still has its version (one call to the backend for all)."""
+    now = await reader.versions([name for name, _ in sources])
+    return all(found == version for found, (_, version) in zip(now, sources, strict=True))
