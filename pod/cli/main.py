@@ -172,7 +172,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # for `serve --workers`
     try:
         fn: Callable[[argparse.Namespace], int] = args.fn  # set by each command's parser
         return fn(args)

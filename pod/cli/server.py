@@ -14,7 +14,7 @@ from typing import Any
 
 from auth.identity import Identity
 from pod import settings as config
-from pod.cli.common import CommandError, settings_of
+from pod.cli.common import SETTING_FLAGS, CommandError, settings_of
 from pod.errors import IntegrityError
 from pod.runtime import open_runtime, rotate_keys
 from pod.settings import Settings, redacted
@@ -119,23 +119,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.run(create_app(settings), **options)
         return 0
     # uvicorn's supervisor binds the port once and starts each worker process afresh; each
-    # builds the app from the same command line (WORKER_ARGV), so from the same settings
-    os.environ[WORKER_ARGV] = json.dumps(args.argv)
+    # builds the app from the same flags (WORKER_FLAGS) and environment: the same settings
+    flags = {name: getattr(args, name, None) for name in SETTING_FLAGS}
+    os.environ[WORKER_FLAGS] = json.dumps({k: str(v) if isinstance(v, Path) else v
+                                           for k, v in flags.items()})
     uvicorn.run(f"{__name__}:worker_app", factory=True, workers=settings.workers, **options)
     return 0
 
 
-WORKER_ARGV = "COMMONPOD_WORKER_ARGV"
-"""The command line of ``serve``, for the app factory of each worker process."""
+WORKER_FLAGS = "COMMONPOD_WORKER_FLAGS"
+"""The flags ``serve`` was given that are settings, for the app factory of each worker."""
 
 
 def worker_app() -> Any:
     """The app of one worker process of ``serve --workers N`` (uvicorn's factory)."""
     from pod.app import create_app
-    from pod.cli.main import parser
 
-    args = parser().parse_args(json.loads(os.environ[WORKER_ARGV]))
-    return create_app(settings_of(args))
+    flags = json.loads(os.environ[WORKER_FLAGS])
+    for name in ("data_dir", "master_key_file"):
+        if flags.get(name) is not None:
+            flags[name] = Path(flags[name])
+    return create_app(settings_of(argparse.Namespace(**flags)))
 
 
 def _open_files_for(connections: int) -> None:

@@ -4,10 +4,10 @@ A value such as a pod's parsed access grants or its type-index registrations is 
 reading some records of the pod. :class:`SourcedCache` keeps it with the version of every
 record the build read (and the names it found absent); a later use checks those versions
 against the store — in the caller's read snapshot, in one query, without opening a value —
-and rebuilds when any differs. A write made by any process, on any host sharing the store, is therefore
-seen at the next use: the cache needs no message from the writer. Versions are random per
-write (:mod:`pod.store.sealed`), so a record rewritten with the same bytes still counts as
-changed, and an old version never comes back.
+and rebuilds when any differs. A write made by any process, on any host sharing the store, is
+therefore seen at the next use: the cache needs no message from the writer. Versions are
+random per write (:mod:`pod.store.sealed`), so a record rewritten with the same bytes still
+counts as changed, and an old version never comes back.
 """
 
 from __future__ import annotations
