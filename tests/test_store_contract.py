@@ -306,3 +306,24 @@ def test_versions_of_many_keys_at_once(opener: Opener) -> None:
             assert await r.versions([]) == []
 
     run(opener, go)
+
+
+def test_events_are_bounded_in_all_the_oldest_going_first(
+        opener: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many keys clients make up (addresses, names), the events kept stay bounded:
+    past the backend's bound the oldest go first (here the bound is lowered to 5)."""
+    import pod.store.postgres as postgres
+    import pod.store.sqlite as sqlite
+
+    for module in (sqlite, postgres):
+        monkeypatch.setattr(module, "MAX_EVENTS", 5)
+        monkeypatch.setattr(module, "PURGE_EVERY", 10)
+
+    async def go(backend: CopyableBackend) -> None:
+        now = time.time()
+        for i in range(20):
+            await backend.add_event(bytes([i]) * 16, now + i, now + 1000, keep=3)
+        assert await backend.events(bytes([0]) * 16, now) == []  # among the oldest: gone
+        assert await backend.events(bytes([19]) * 16, now) == [now + 19]
+
+    run(opener, go)

@@ -30,7 +30,8 @@ Obligations of every backend (checked by ``tests/test_store_contract.py``):
   last about a minute), and are never copied.
 * ``add_event``, ``events`` and ``clear_events`` keep ephemeral event times by blinded key (failed
   sign-ins), shared by every process using the store in the same way: ``events`` gives the
-  unexpired times of a key, oldest first; at most ``keep`` of a key are kept (the newest).
+  unexpired times of a key, oldest first; at most ``keep`` of a key are kept (the newest), and
+  a backend may drop the oldest events of all beyond a bound of its own (a million).
 
 Moving a deployment between backends (``commonpod store copy``) uses :class:`Copyable`: every
 row of the three tables as it is, sealed, in one snapshot.

@@ -79,7 +79,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
 """Schema migrations, in order; version ``n`` is ``MIGRATIONS[n - 1]``. Append, never edit."""
 
 MIGRATION_LOCK: Final = (0x636F6D6D, 1)  # a two-key advisory lock: apart from the pods' keys
-PURGE_EVERY: Final = 1000  # expired marks are deleted at every this many marks
+PURGE_EVERY: Final = 1000  # expired marks and events are deleted at every this many of them
+MAX_EVENTS: Final = 1_000_000  # the most events kept (the oldest go first)
 POOL_SIZE: Final = 10  # connections per pool (reads, writes) of one process
 CONNECT_TIMEOUT: Final = 10.0  # seconds to open a connection
 COMMAND_TIMEOUT: Final = 30.0  # seconds a statement may take before the request gets a 503
@@ -447,6 +448,10 @@ class PostgresBackend:
                         "WHERE key = $1 ORDER BY at DESC LIMIT $2)", key, keep)
                     if self._marked % PURGE_EVERY == 0:
                         await conn.execute("DELETE FROM events WHERE expires < $1", time.time())
+                        await conn.execute(
+                            "DELETE FROM events WHERE ctid IN (SELECT ctid FROM events ORDER BY "
+                            "at LIMIT greatest(0, (SELECT count(*) FROM events) - $1))",
+                            MAX_EVENTS)
 
     async def events(self, key: bytes, now: float) -> list[float]:
         async with self._connection(self._readers) as conn:

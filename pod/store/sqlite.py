@@ -96,7 +96,9 @@ def _probe_write(conn: sqlite3.Connection) -> None:
 
 
 PURGE_EVERY = 1000
-"""Expired marks are deleted at every this many marks."""
+"""Expired marks and events are deleted at every this many of them."""
+MAX_EVENTS = 1_000_000
+"""The most events kept (the oldest go first), however many keys clients make up."""
 BUSY_WAIT = 10.0
 """Seconds a write waits for another process's write transaction to end before failing."""
 
@@ -392,6 +394,9 @@ class SQLiteBackend:
                          "WHERE key = ? ORDER BY at DESC LIMIT ?)", (key, key, keep))
             if self._marked % PURGE_EVERY == 0:
                 conn.execute("DELETE FROM events WHERE expires < ?", (time.time(),))
+                conn.execute("DELETE FROM events WHERE rowid IN (SELECT rowid FROM events "
+                             "ORDER BY at LIMIT max(0, (SELECT count(*) FROM events) - ?))",
+                             (MAX_EVENTS,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
