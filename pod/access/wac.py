@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import pyoxigraph as ox
 
@@ -20,6 +21,7 @@ from vocab.namespaces import ACL, FOAF, RDF, iri_of
 RDF_TYPE = iri_of(RDF.type)
 FOAF_AGENT = iri_of(FOAF.Agent)
 AUTHENTICATED = iri_of(ACL.AuthenticatedAgent)
+T = TypeVar("T")
 AUTHORIZATION = iri_of(ACL.Authorization)
 MODE_IRIS = {iri_of(ACL.Read): Mode.READ, iri_of(ACL.Write): Mode.WRITE,
              iri_of(ACL.Append): Mode.APPEND, iri_of(ACL.Control): Mode.CONTROL}
@@ -69,14 +71,29 @@ def parse_acl(triples: Iterable[ox.Triple]) -> list[Authorization]:
         elif p.value in _FIELDS and isinstance(o, ox.NamedNode):
             props[s][_FIELDS[p.value]].add(o.value)
     out = []
+    same: dict[frozenset[str], frozenset[str]] = {}  # one set for the document's repeats
     for subject in typed:
         f = props.get(subject, {})
         modes = frozenset(MODE_IRIS[m] for m in f.get("modes", ()) if m in MODE_IRIS)
         if Mode.WRITE in modes:
             modes |= {Mode.APPEND}
-        out.append(Authorization(modes, *(frozenset(f.get(k, ())) for k in (
-            "agents", "classes", "groups", "origins", "access_to", "default"))))
+        out.append(Authorization(_shared(modes), *(
+            same.setdefault(found := _shared(frozenset(f.get(k, ()))), found) for k in (
+                "agents", "classes", "groups", "origins", "access_to", "default"))))
     return out
+
+
+_COMMON: dict[frozenset[object], frozenset[object]] = {}
+_SHARED_CLASSES = frozenset({FOAF_AGENT, AUTHENTICATED})
+
+
+def _shared(values: frozenset[T]) -> frozenset[T]:
+    """One object for each small set that recurs in every ACL — none, a set of modes, the
+    class of everyone — instead of one per authorization: parsed ACLs are cached by the
+    thousand, and a set costs 216 bytes even empty."""
+    if values and not (values <= _SHARED_CLASSES or all(isinstance(v, Mode) for v in values)):
+        return values
+    return cast(frozenset[T], _COMMON.setdefault(values, values))
 
 
 def granted(auths: Iterable[Authorization], agent: Agent, url: str, inherited: bool,
