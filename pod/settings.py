@@ -101,7 +101,7 @@ class Settings:
     cache_pods: int = 50_000  # pods whose key, grants and type index stay in memory
     cache_acls: int = 10_000  # parsed ACL documents kept in memory
     sqlite_mmap_mb: int = 256  # MiB of the database file read through memory mapping (0: off)
-    sqlite_cache_mb: int = 16  # MiB of SQLite page cache per connection
+    sqlite_cache_mb: int = 4  # MiB of SQLite page cache per connection
     # where the sealed store lives: "" for DATA_DIR/commonpod.db, another SQLite file (an
     # absolute path), or a PostgreSQL database (postgresql://USER@HOST:PORT/DATABASE)
     store: str = ""
