@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from cachetools import LRUCache
 
 from pod.store.sealed import SealedReader
 from pod.store.sourced import SourcedCache
@@ -60,12 +59,12 @@ class TypeIndexes:
 
     def __init__(self, size: int = 50_000) -> None:
         self._cache: SourcedCache[Registrations] = SourcedCache(size)
-        self._sources: LRUCache[bytes, frozenset[str]] = LRUCache(size)
 
     def touched(self, pod_id: bytes, path: str) -> None:
         """Call after every write of this process: forget registrations that came from
         ``path`` (sparing the next use its check)."""
-        if path in self._sources.get(pod_id, (path,)):
+        kept = self._cache.peek(pod_id)
+        if kept is not None and path in kept.sources:
             self._cache.drop(pod_id)
 
     async def registrations(self, pod_id: bytes, pod_url: str, reader: SealedReader,
@@ -73,9 +72,7 @@ class TypeIndexes:
         """The pod's registrations (``pod_url`` ends with ``/``); ``read(reader, path)``
         reads one of its documents."""
         async def build(recording: SealedReader) -> Registrations:
-            found = await _collect(pod_url, lambda path: read(recording, path))
-            self._sources[pod_id] = found.sources
-            return found
+            return await _collect(pod_url, lambda path: read(recording, path))
 
         return await self._cache.get(pod_id, reader, build)
 

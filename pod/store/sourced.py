@@ -51,6 +51,11 @@ class SourcedCache(Generic[T]):
     def __init__(self, size: int) -> None:
         self._cached: LRUCache[bytes, tuple[T, Sources]] = LRUCache(size)
 
+    def peek(self, pod_id: bytes) -> T | None:
+        """The pod's value as kept, unchecked (``None``: none kept)."""
+        found = self._cached.get(pod_id)
+        return found[0] if found is not None else None
+
     def drop(self, pod_id: bytes) -> None:
         """Forget a pod's value (this process wrote one of its sources: no need to check)."""
         self._cached.pop(pod_id, None)
