@@ -52,11 +52,11 @@ def test_the_schema_is_versioned_and_a_newer_one_is_refused(tmp_path: Path) -> N
     with fresh_database() as url:
         srv = new_server(tmp_path, store=url)
         assert run_sql(url, "SELECT version FROM schema_version ORDER BY version")[0] == \
-            [(1,), (2,), (3,)]
+            [(1,), (2,), (3,), (4,)]
         tables = run_sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                               "ORDER BY tablename")[0]
-        assert tables == [("events",), ("keyring",), ("marks",), ("pods",), ("records",),
-                          ("schema_version",)]
+        assert tables == [("events",), ("keyring",), ("marks",), ("messages",), ("pods",),
+                          ("records",), ("schema_version",)]
         # a second deployment is never initialised over it (another master key would make
         # the first one's data unreadable)
         other = tmp_path / "other"

@@ -327,3 +327,123 @@ def test_events_are_bounded_in_all_the_oldest_going_first(
         assert await backend.events(bytes([19]) * 16, now) == [now + 19]
 
     run(opener, go)
+
+
+ODD = [b"\x00", b"\xff\xfe\x00bin\x80", b"", b"plain", bytes(range(256))]
+"""Message payloads: NUL bytes, bytes that are no UTF-8, an empty one."""
+
+
+def test_messages_are_numbered_in_order_and_read_after_a_cursor(opener: Opener) -> None:
+    """``publish``/``messages``/``last_message``: increasing numbers, the messages after a
+    cursor in order and intact, at most ``limit``, none expired."""
+    async def go(backend: CopyableBackend) -> None:
+        now = time.time()
+        assert await backend.last_message() == 0
+        assert await backend.messages(0, now) == []
+        seqs = [await backend.publish(data, now + 60) for data in ODD]
+        assert seqs[0] > 0 and seqs == sorted(set(seqs))
+        assert await backend.last_message() == seqs[-1]
+        assert await backend.messages(0, now) == list(zip(seqs, ODD, strict=True))
+        assert await backend.messages(seqs[1], now) == list(zip(seqs[2:], ODD[2:], strict=True))
+        assert await backend.messages(seqs[1], now, limit=2) == \
+            list(zip(seqs[2:4], ODD[2:4], strict=True))
+        assert await backend.messages(seqs[-1], now) == []
+        old = await backend.publish(b"expired", now - 1)
+        new = await backend.publish(b"fresh", now + 60)
+        assert seqs[-1] < old < new == await backend.last_message()
+        assert await backend.messages(seqs[-1], now) == [(new, b"fresh")]
+        assert await backend.messages(seqs[-1], now - 2) == [(old, b"expired"), (new, b"fresh")]
+        assert await backend.messages(0, now + 61) == []  # every one expired by then
+
+    run(opener, go)
+
+
+def test_expired_messages_go_and_the_last_number_stays(
+        opener: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Expired messages are deleted now and then (here at every 4th publish), the oldest go
+    beyond the backend's bound (here 3), and ``last_message`` never goes back: no number is
+    given twice."""
+    import pod.store.postgres as postgres
+    import pod.store.sqlite as sqlite
+
+    for module in (sqlite, postgres):
+        monkeypatch.setattr(module, "PURGE_EVERY", 4)
+        monkeypatch.setattr(module, "MAX_MESSAGES", 3)
+
+    async def go(backend: CopyableBackend) -> None:
+        now = time.time()
+        seqs = [await backend.publish(b"m%d" % i, now - 1) for i in range(4)]  # 4th purges
+        assert await backend.messages(0, 0) == []  # (an expired message, read as of 1970)
+        assert await backend.last_message() == seqs[-1]
+        seqs += [await backend.publish(b"m%d" % i, now + 60) for i in range(4, 12)]
+        assert [s for s, _ in await backend.messages(0, 0)] == seqs[-3:]  # at the 12th
+        assert await backend.last_message() == seqs[-1]
+        assert await backend.publish(b"next", now + 60) > seqs[-1]
+
+    run(opener, go)
+
+
+def test_messages_reach_every_process_none_skipped_none_twice(opener: Opener) -> None:
+    """Two processes (backends on one store) publish at once while a third reads with its
+    cursor, again and again: it gets every message once, in order, with the numbers the
+    publishers were given (ten rounds of 2 × 50: a message committed after a higher-numbered
+    one would be skipped only now and then)."""
+    async def read(reader: CopyableBackend, cursor: int, now: float,
+                   finished: asyncio.Event) -> list[tuple[int, bytes]]:
+        got: list[tuple[int, bytes]] = []
+        while True:
+            done = finished.is_set()  # (before the read: then it sees every one)
+            batch = await reader.messages(cursor, now, limit=7)
+            got.extend(batch)
+            if batch:
+                cursor = batch[-1][0]
+            elif done:
+                return got
+            await asyncio.sleep(0)
+
+    async def publish(backends: list[CopyableBackend], now: float,
+                      finished: asyncio.Event) -> list[tuple[int, bytes]]:
+        jobs = [(b, b"%d-%d\x00\xff" % (n, i)) for i in range(50)
+                for n, b in enumerate(backends)]
+        sent = await asyncio.gather(*(b.publish(data, now + 60) for b, data in jobs))
+        finished.set()
+        return list(zip(sent, [data for _, data in jobs], strict=True))
+
+    async def go() -> None:
+        one, two, reader = await opener(), await opener(), await opener()
+        try:
+            now = time.time()
+            assert await reader.last_message() == 0
+            cursor = await one.publish(b"hello", now + 60)
+            assert await two.messages(0, now) == [(cursor, b"hello")]
+            assert await two.last_message() == cursor
+            for _ in range(10):
+                finished = asyncio.Event()
+                sent, got = await asyncio.wait_for(asyncio.gather(
+                    publish([one, two], now, finished), read(reader, cursor, now, finished)), 30)
+                assert len({seq for seq, _ in sent}) == 100
+                assert got == sorted(sent)  # each once, in order, numbered as published
+                cursor = got[-1][0]
+                assert await reader.last_message() == cursor
+        finally:
+            for backend in (one, two, reader):
+                await backend.close()
+
+    asyncio.run(go())
+
+
+def test_messages_marks_and_events_are_never_copied(opener: Opener) -> None:
+    """The ephemeral feed, marks and events are not the store's rows: ``dump`` (what ``store
+    copy`` moves) holds none of them, and a store with nothing else counts as empty."""
+    async def go(backend: CopyableBackend) -> None:
+        now = time.time()
+        await backend.publish(b"note", now + 60)
+        await backend.mark_once(b"jti", now + 60)
+        await backend.add_event(b"e" * 16, now, now + 60, keep=3)
+        assert [row async for row in backend.dump()] == []
+        await backend.set_keys({"server": b"s1"}, {})
+        assert [row async for row in backend.dump()] == [("keyring", ("server", b"s1"))]
+        await backend.clear()
+        assert await backend.messages(0, now) != []  # (clear leaves the feed alone, too)
+
+    run(opener, go)

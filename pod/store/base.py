@@ -32,6 +32,13 @@ Obligations of every backend (checked by ``tests/test_store_contract.py``):
   sign-ins), shared by every process using the store in the same way: ``events`` gives the
   unexpired times of a key, oldest first; at most ``keep`` of a key are kept (the newest), and
   a backend may drop the oldest events of all beyond a bound of its own (a million).
+* ``publish``, ``messages`` and ``last_message`` keep an ephemeral message feed (Solid
+  Notifications between processes) shared in the same way: ``publish`` numbers each message,
+  and numbers strictly increase in commit order, so a reader that has read up to ``n`` never
+  later finds a new message numbered ``n`` or less. ``last_message`` never goes backwards (not
+  even once the messages are deleted): a new reader starts there. Messages are opaque bytes
+  (sealed by the caller), not user data, not durable, never copied; expired ones are deleted
+  now and then, and a backend may drop the oldest beyond a bound of its own (100,000).
 
 Moving a deployment between backends (``commonpod store copy``) uses :class:`Copyable`: every
 row of the three tables as it is, sealed, in one snapshot.
@@ -124,6 +131,17 @@ class Backend(Protocol):
         ...
     async def clear_events(self, prefix: bytes) -> None:
         """Forget the events of every key that starts with ``prefix``."""
+        ...
+    async def publish(self, data: bytes, expires: float) -> int:
+        """Append ``data`` to the message feed every process sharing the store reads, kept
+        until ``expires`` (Unix time); its sequence number (> 0)."""
+        ...
+    async def messages(self, after: int, now: float, limit: int = 1000) -> list[tuple[int, bytes]]:
+        """The feed's messages numbered above ``after`` and unexpired at ``now``, in order, at
+        most ``limit``."""
+        ...
+    async def last_message(self) -> int:
+        """The highest sequence number given so far (0 when none): where a new reader starts."""
         ...
     async def close(self) -> None: ...
 

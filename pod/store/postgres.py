@@ -75,12 +75,29 @@ MIGRATIONS: Final[tuple[str, ...]] = (
                                   expires double precision NOT NULL);
     CREATE INDEX events_by_key ON events (key, at);
     """,
+    # 4: the ephemeral message feed shared by every process (Solid Notifications), numbered.
+    # Its sequence is logged all the same (PostgreSQL 15 makes the sequence of an unlogged
+    # table unlogged too, and resets it with the table after a crash): processes that outlive
+    # a crash of the database keep reading after the numbers they saw, so none is given again
+    """
+    CREATE UNLOGGED TABLE messages (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                                    expires double precision NOT NULL, data bytea NOT NULL);
+    ALTER TABLE messages ALTER COLUMN data SET STORAGE EXTERNAL;
+    DO $$ BEGIN
+        IF current_setting('server_version_num')::int >= 150000 THEN
+            EXECUTE format('ALTER SEQUENCE %s SET LOGGED',
+                           pg_get_serial_sequence('messages', 'seq'));
+        END IF;
+    END $$;
+    """,
 )
 """Schema migrations, in order; version ``n`` is ``MIGRATIONS[n - 1]``. Append, never edit."""
 
 MIGRATION_LOCK: Final = (0x636F6D6D, 1)  # a two-key advisory lock: apart from the pods' keys
-PURGE_EVERY: Final = 1000  # expired marks and events are deleted at every this many of them
+MESSAGES_LOCK: Final = (0x636F6D6D, 2)  # held by whoever numbers a message (publish)
+PURGE_EVERY: Final = 1000  # expired marks, events, messages are deleted at every this many
 MAX_EVENTS: Final = 1_000_000  # the most events kept (the oldest go first)
+MAX_MESSAGES: Final = 100_000  # the most messages kept (the oldest go first)
 POOL_SIZE: Final = 10  # connections per pool (reads, writes) of one process
 CONNECT_TIMEOUT: Final = 10.0  # seconds to open a connection
 COMMAND_TIMEOUT: Final = 30.0  # seconds a statement may take before the request gets a 503
@@ -465,6 +482,49 @@ class PostgresBackend:
             with self._faults():
                 await conn.execute("DELETE FROM events WHERE substring(key FROM 1 FOR $1) = $2",
                                    len(prefix), prefix)
+
+    async def publish(self, data: bytes, expires: float) -> int:
+        # A sequence gives its numbers before commit, so two concurrent inserts could commit
+        # out of order, and a reader who saw the later one would skip the earlier for good.
+        # Publishers are therefore serialised: the number is taken under a transaction-scoped
+        # advisory lock, which PostgreSQL releases only once the commit is visible to all, so
+        # a message becomes visible only after every lower-numbered one did (or rolled back).
+        self._marked += 1
+        async with self._connection(self._writers) as conn:
+            with self._faults():
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *MESSAGES_LOCK)
+                    seq: int = await conn.fetchval(
+                        "INSERT INTO messages (expires, data) VALUES ($1, $2) RETURNING seq",
+                        expires, data)
+                    if self._marked % PURGE_EVERY == 0:
+                        await conn.execute("DELETE FROM messages WHERE expires < $1",
+                                           time.time())
+                        await conn.execute(
+                            "DELETE FROM messages WHERE seq <= (SELECT seq FROM messages "
+                            "ORDER BY seq DESC OFFSET $1 LIMIT 1)", MAX_MESSAGES)
+        return seq
+
+    async def messages(self, after: int, now: float, limit: int = 1000) -> list[tuple[int, bytes]]:
+        async with self._connection(self._readers) as conn:
+            with self._faults():
+                rows = await conn.fetch(
+                    "SELECT seq, data FROM messages WHERE seq > $1 AND expires > $2 "
+                    "ORDER BY seq LIMIT $3", after, now, limit)
+        return [(row[0], row[1]) for row in rows]
+
+    async def last_message(self) -> int:
+        # under the publishers' lock (shared): a number taken by a publish not committed yet
+        # is not given, or a reader starting there would never see that message
+        async with self._connection(self._readers) as conn:
+            with self._faults():
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock_shared($1, $2)",
+                                       *MESSAGES_LOCK)
+                    last: int = await conn.fetchval(
+                        "SELECT coalesce(pg_sequence_last_value("
+                        "pg_get_serial_sequence('messages', 'seq')::regclass), 0)")
+        return last
 
     async def close(self) -> None:
         for pool in (self._readers, self._writers):

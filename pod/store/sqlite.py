@@ -98,9 +98,11 @@ def _probe_write(conn: sqlite3.Connection) -> None:
 VERSIONS_AT_ONCE = 500
 """Keys looked up in one query by ``versions`` (SQLite's bound on parameters is far above)."""
 PURGE_EVERY = 1000
-"""Expired marks and events are deleted at every this many of them."""
+"""Expired marks, events and messages are deleted at every this many of them."""
 MAX_EVENTS = 1_000_000
 """The most events kept (the oldest go first), however many keys clients make up."""
+MAX_MESSAGES = 100_000
+"""The most messages kept (the oldest go first), however fast they are published."""
 BUSY_WAIT = 10.0
 """Seconds a write waits for another process's write transaction to end before failing."""
 
@@ -417,10 +419,43 @@ class SQLiteBackend:
         self._marks_connection().execute(
             "DELETE FROM events WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
 
+    async def publish(self, data: bytes, expires: float) -> int:
+        # SQLite serialises writers, and the number is taken inside the write transaction:
+        # numbers are given in commit order. AUTOINCREMENT never gives one again, even once
+        # the rows are deleted (sqlite_sequence keeps the highest).
+        conn = self._marks_connection()
+        self._marked += 1
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq = conn.execute("INSERT INTO messages (expires, data) VALUES (?, ?)",
+                               (expires, data)).lastrowid
+            if self._marked % PURGE_EVERY == 0:
+                conn.execute("DELETE FROM messages WHERE expires < ?", (time.time(),))
+                conn.execute("DELETE FROM messages WHERE seq <= (SELECT seq FROM messages "
+                             "ORDER BY seq DESC LIMIT 1 OFFSET ?)", (MAX_MESSAGES,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        assert seq is not None  # (an INSERT into a rowid table sets it)
+        return seq
+
+    async def messages(self, after: int, now: float, limit: int = 1000) -> list[tuple[int, bytes]]:
+        rows = self._marks_connection().execute(
+            "SELECT seq, data FROM messages WHERE seq > ? AND expires > ? ORDER BY seq LIMIT ?",
+            (after, now, limit)).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    async def last_message(self) -> int:
+        row = self._marks_connection().execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+        return row[0] if row else 0
+
     def _marks_connection(self) -> sqlite3.Connection:
-        """The own file of the marks and events beside the database (``NAME-marks``,
-        owner-only), opened at first use: they are ephemeral, so it is written without waiting
-        for the disk, and a request's mark never waits for the database's group commit."""
+        """The own file of the marks, events and messages beside the database
+        (``NAME-marks``, owner-only), opened at first use: they are ephemeral, so it is
+        written without waiting for the disk, and a request's mark never waits for the
+        database's group commit."""
         if self._marks is None:
             path = self.path.with_name(self.path.name + "-marks")
             with contextlib.suppress(FileExistsError):
@@ -434,6 +469,8 @@ class SQLiteBackend:
             conn.execute("CREATE TABLE IF NOT EXISTS events (key BLOB NOT NULL, "
                          "at REAL NOT NULL, expires REAL NOT NULL)")
             conn.execute("CREATE INDEX IF NOT EXISTS events_by_key ON events (key, at)")
+            conn.execute("CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY "
+                         "AUTOINCREMENT, expires REAL NOT NULL, data BLOB NOT NULL)")
             self._marks = conn
         return self._marks
 
