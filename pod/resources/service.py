@@ -12,7 +12,7 @@ import itertools
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import quote, unquote
 
@@ -56,6 +56,22 @@ _STORAGE_TYPE = f", <{iri_of(PIM.Storage)}>"
 SIGNED_CLASSES = frozenset({iri_of(CP.RewardStatement), iri_of(CP.ReputationStatement),
                             iri_of(OBV3.EndorsementCredential)})
 
+CREATE, UPDATE, DELETE = "Create", "Update", "Delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """One committed write of a resource: ``kind`` is :data:`CREATE`, :data:`UPDATE` or
+    :data:`DELETE`, ``state`` the resource's new ETag (``None``: deleted), ``made`` the paths of
+    the intermediate containers the write created, outermost first."""
+
+    keys: PodKeys
+    target: Target
+    kind: str
+    state: str | None
+    made: tuple[str, ...] = ()
+
+
 class StatementCheck(Protocol):
     """The check of signed statements' proofs, wired in at start-up (resolving issuers' keys
     needs the network, which this layer does not reach). Each method raises
@@ -91,6 +107,7 @@ class ResourceService:
         self._graphs = GraphCache()
         self._indexes = TypeIndexes(pod_cache)
         self._listeners: list[Callable[[bytes, str], None]] = [self._indexes.touched]
+        self._changes: list[Callable[[Changed], None]] = []
         self.statements = statements  # proofs of signed statements; None: refused unchecked
 
     def url(self, target: Target, path: str | None = None) -> str:
@@ -171,7 +188,7 @@ class ResourceService:
             change = Change()
             stored = await self._store(tx, target, keep_members(res, current), current, change)
             await usage.settle(tx, change, self.quota)
-        self._touched(keys.pod_id, target.path)
+        self._changed(keys, target, CREATE if current is None else UPDATE, stored, change)
         return current is None, stored
 
     async def post(
@@ -197,7 +214,7 @@ class ResourceService:
                 res.version = await tx.put(child.path, res.encode())
                 change.replaced(None, res)
                 await usage.settle(tx, change, self.quota)
-            self._touched(keys.pod_id, child.path)
+            self._changed(keys, child, CREATE, res, change)
             return child, res
         raise Conflict("could not find a free name in the container; try again")
 
@@ -229,7 +246,9 @@ class ResourceService:
                 current = latest
                 before = await self._patchable(tx, keys, target, current)
                 res, own = await self._patched(keys, target, patch, current, before)
-            return await self._patch_store(tx, keys, target, current, res, own)
+            change = await self._patch_store(tx, keys, target, current, res, own)
+        self._changed(keys, target, CREATE if current is None else UPDATE, res, change)
+        return current is None, res
 
     async def _patch_inline(self, keys: PodKeys, target: Target, patch: ParsedPatch,
                             cond: Conditions) -> tuple[bool, Resource]:
@@ -239,19 +258,20 @@ class ResourceService:
             triples, managed = await self._patchable(tx, keys, target, current)
             after = patch.apply(triples, INLINE_BUDGET)
             res, own = self._patch_result(target, after, managed)
-            return await self._patch_store(tx, keys, target, current, res, own)
+            change = await self._patch_store(tx, keys, target, current, res, own)
+        self._changed(keys, target, CREATE if current is None else UPDATE, res, change)
+        return current is None, res
 
     async def _patch_store(self, tx: SealedTransaction, keys: PodKeys, target: Target,
                            current: Resource | None, res: Resource, own: list[ox.Triple]
-                           ) -> tuple[bool, Resource]:
+                           ) -> Change:
         if current is None:
             await self._check_new(tx, target)
         change = Change()
         await self._store(tx, target, keep_members(res, current), current, change)
         await usage.settle(tx, change, self.quota)
-        self._touched(keys.pod_id, target.path)
         self._graphs.put((keys.pod_id, target.path, res.version), tuple(own))
-        return current is None, res
+        return change
 
     async def _patchable(self, reader: SealedReader, keys: PodKeys, target: Target,
                          current: Resource | None) -> tuple[set[ox.Triple], set[ox.Triple]]:
@@ -313,7 +333,7 @@ class ResourceService:
                         change.replaced(aux, None)
                 await self._unlink(tx, target)
             await usage.settle(tx, change, self.quota)
-        self._touched(keys.pod_id, target.path)
+        self._changed(keys, target, DELETE, None, change)
 
     async def write_new(
         self, tx: SealedTransaction, target: Target, body: bytes, media_type: str,
@@ -363,6 +383,12 @@ class ResourceService:
         documents, such as access grants, drop what a write may have changed)."""
         self._listeners.append(listener)
 
+    def on_change(self, listener: Callable[[Changed], None]) -> None:
+        """Call ``listener(changed)`` after each committed write of a resource through the
+        LDP operations (put, post, patch, delete): what live notifications are made of. It
+        runs on the event loop before the answer is sent, so it must only queue work."""
+        self._changes.append(listener)
+
     # --- internals -------------------------------------------------------------------------
 
     def _reader(self, keys: PodKeys, target: Target
@@ -378,6 +404,15 @@ class ResourceService:
     def _touched(self, pod_id: bytes, path: str) -> None:
         for listener in self._listeners:
             listener(pod_id, path)
+
+    def _changed(self, keys: PodKeys, target: Target, kind: str, res: Resource | None,
+                 change: Change) -> None:
+        self._touched(keys.pod_id, target.path)
+        if self._changes:
+            changed = Changed(keys, target, kind, res.etag if res is not None else None,
+                              tuple(change.made))
+            for listener in self._changes:
+                listener(changed)
 
     async def _checks(self, keys: PodKeys, target: Target) -> WriteChecks | None:
         """The checks a write of ``target`` must pass, when the owner's type index registers
@@ -450,6 +485,7 @@ class ResourceService:
                     raise Conflict(f"{twin} is not a container")
                 parent = Resource(CONTAINER, rdf.TURTLE, time.time())
                 change.replaced(None, parent)
+                change.made.append(parent_path)
             elif parent.kind != CONTAINER:
                 raise Conflict(f"{parent_path} is not a container")
             if not await membership.add(tx, parent_path, parent, child_path[len(parent_path):]):

@@ -64,12 +64,14 @@ class Usage:
 
 
 class Change:
-    """What one write transaction adds to (or takes from) a pod's usage."""
+    """What one write transaction adds to (or takes from) a pod's usage, and the containers
+    it made on the way (``made``: paths of intermediate containers, outermost first)."""
 
-    __slots__ = ("bytes", "resources")
+    __slots__ = ("bytes", "made", "resources")
 
     def __init__(self) -> None:
         self.bytes = self.resources = 0
+        self.made: list[str] = []
 
     def replaced(self, old: Resource | None, new: Resource | None) -> None:
         """Count ``old`` (``None``: it did not exist) becoming ``new`` (``None``: deleted)."""
