@@ -87,15 +87,7 @@ class Webhooks:
         """``url`` when it may receive webhooks: https, or http to a loopback host when private
         addresses are allowed (development). Raises :class:`WebhookRefused` otherwise. The
         address guard itself runs again at each delivery."""
-        parts = urlsplit(url)
-        if not parts.hostname or parts.username or parts.password or parts.fragment:
-            raise WebhookRefused(f"{url} is not an absolute URL without credentials or fragment")
-        if parts.scheme == "https":
-            return url
-        if parts.scheme == "http" and self.fetcher.allow_private and _loopback(parts.hostname):
-            return url
-        raise WebhookRefused(f"{url} is not https (plain http only to loopback, with "
-                             "allow_private_fetch)")
+        return check_webhook_url(url, allow_private=self.fetcher.allow_private)
 
     def token(self, *, client_id: str, grant: str, owner: str, revoked_at: float,
               now: float | None = None, reason: str | None = None) -> str:
@@ -185,6 +177,20 @@ class Webhooks:
         self._tasks.clear()
 
 
+def check_webhook_url(url: str, *, allow_private: bool) -> str:
+    """``url`` when this server may post events to it: https, or http to a loopback host when
+    private addresses are allowed (development); :class:`WebhookRefused` otherwise."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.username or parts.password or parts.fragment:
+        raise WebhookRefused(f"{url} is not an absolute URL without credentials or fragment")
+    if parts.scheme == "https":
+        return url
+    if parts.scheme == "http" and allow_private and _loopback(parts.hostname):
+        return url
+    raise WebhookRefused(f"{url} is not https (plain http only to loopback, with "
+                         "allow_private_fetch)")
+
+
 def _loopback(host: str) -> bool:
     """Whether ``host`` names the loopback interface (``localhost`` or a loopback literal)."""
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
@@ -195,4 +201,5 @@ def _loopback(host: str) -> bool:
         return False
 
 
-__all__ = ["ACCOUNT_DELETED", "GRANT_REVOKED", "Delivery", "WebhookRefused", "Webhooks"]
+__all__ = ["ACCOUNT_DELETED", "GRANT_REVOKED", "Delivery", "WebhookRefused", "Webhooks",
+           "check_webhook_url"]

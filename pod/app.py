@@ -50,9 +50,10 @@ from pod.access.sharing import Sharing
 from pod.deps import Services, install
 from pod.errors import BadRequest, PodError, error_for_status
 from pod.gc_tuning import settle_after_start_up
-from pod.http import collect, problems, static, vocabulary, wellknown
+from pod.http import collect, notifications, problems, static, vocabulary, wellknown
 from pod.http.headers import cors
 from pod.http.ldp import LdpEndpoint
+from pod.notifications.hub import Notifications
 from pod.resources.rdfa import Rdfa
 from pod.runtime import Runtime, open_runtime
 from pod.services import PodServices
@@ -100,7 +101,7 @@ def _page(scope: Scope) -> bool:
 
 
 def services(settings: Settings, rt: Runtime, env: Environment, fetcher: Fetcher,
-             identity: Identity, webhooks: Webhooks) -> Services:
+             identity: Identity, webhooks: Webhooks, live: Notifications) -> Services:
     """Every service the server paths' handlers use, each made once and given what it uses
     (:mod:`pod.deps` hands them to handlers by class)."""
     base, secure = settings.base_url, settings.secure_cookies
@@ -123,7 +124,7 @@ def services(settings: Settings, rt: Runtime, env: Environment, fetcher: Fetcher
         rt.reads, sharing, people, browsing, Names(people, clients),
         Profiles(browsing, sharing), Contributions(browsing), Received(browsing, rt.statements),
         Notifier(base, rt.pods, rt.reads, rt.resources, rt.log, fetcher),
-        Portability(base, rt.pods, rt.resources, rt.log, settings.max_body_bytes))
+        Portability(base, rt.pods, rt.resources, rt.log, settings.max_body_bytes), live)
 
 
 def create_app(settings: Settings) -> Router:
@@ -138,7 +139,12 @@ def create_app(settings: Settings) -> Router:
         identity = await Identity.open(rt.system, settings.base_url, fetcher, pods=rt.pods,
                                        mark=rt.backend.mark_once, events=rt.backend)
         webhooks = Webhooks(identity.keys, identity.issuer, fetcher)
-        found = services(settings, rt, env, fetcher, identity, webhooks)
+        live = Notifications(settings.base_url, rt.backend, rt.system, rt.pods, rt.reads,
+                             rt.access, rt.log, fetcher)
+        await live.start()
+        notifications.hide_secrets()  # socket URLs' secrets never reach the log
+        rt.resources.on_change(live.changed)
+        found = services(settings, rt, env, fetcher, identity, webhooks, live)
         install(app, found)
         router.ldp = LdpEndpoint(found.get(PodServices), env, identity.authenticator,
                                  Rdfa(rt.workers))
@@ -150,6 +156,7 @@ def create_app(settings: Settings) -> Router:
         finally:
             router.ldp = router.view = None
             install(app, None)
+            await live.close()
             await webhooks.close()
             await rt.close()
 
@@ -161,6 +168,7 @@ def create_app(settings: Settings) -> Router:
     api.include_router(account_pages.router)  # /.account/…
     api.include_router(vocabulary.router)  # /.vocab/ns, /.vocab/shapes
     api.include_router(collect.router)  # /.api/collect: a class's resources in one read
+    api.include_router(notifications.router)  # /.notifications/…: Solid Notifications
 
     def answer(request: Request, error: PodError) -> Response:
         reply = problems.render(error, request.headers.get("accept"), env)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.requests import HTTPConnection
 from jinja2 import Environment
 
 from auth.authenticate import Authenticator
@@ -59,7 +60,7 @@ def service(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     dependency per request)."""
     found = _DEPENDENCIES.get(kind)
     if found is None:
-        async def dependency(request: Request) -> T:
+        async def dependency(request: HTTPConnection) -> T:  # a request or a socket
             services: Services | None = getattr(request.app.state, "services", None)
             if services is None:
                 raise ServiceUnavailable("the server is not running")

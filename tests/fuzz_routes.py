@@ -298,6 +298,38 @@ def api(path: str, params: Callable[[Cast], st.SearchStrategy[Pairs]], method: s
     return recipe
 
 
+CHANNEL_TYPES = ["WebSocketChannel2023", "WebhookChannel2023", "LDNChannel2023", "%ff", "x"]
+
+
+def notification_service(method: str) -> Recipe:
+    """A subscription service's description (or its preflight), for any channel type."""
+    return lambda cast: call(method, st.sampled_from(CHANNEL_TYPES).map(
+        lambda kind: f"/.notifications/{kind}/"), who("anon", "owner"),
+        headers(cast, ("accept", "origin", "access-control-request-headers")))
+
+
+def subscription(cast: Cast) -> st.SearchStrategy[Call]:
+    """A subscription request (Solid Notifications Protocol §5), mostly right."""
+    seed = {"@context": ["https://www.w3.org/ns/solid/notification/v1"],
+            "type": "WebSocketChannel2023", "topic": cast.owner["pod"] + "known/doc.ttl"}
+    hook = {**seed, "type": "WebhookChannel2023", "sendTo": "http://127.0.0.1:9/hook"}
+    seeds = [json.dumps(x).encode() for x in (seed, hook, {**seed, "endAt": "2030-01-01T00:00Z"})]
+    body = fi.mostly(fi.mutated(seeds, most=2), fi.json_document(seed), 7)
+    kinds = st.sampled_from(CHANNEL_TYPES[:2] * 4 + CHANNEL_TYPES[2:])
+    media = st.sampled_from(["application/ld+json"] * 6 + ["application/json", "text/turtle"])
+    return with_header(call("POST", kinds.map(lambda kind: f"/.notifications/{kind}/"),
+                            who("owner", "owner", "anon", "other", "session"),
+                            headers(cast, ("accept", "origin")), body),
+                       media.map(lambda m: (("content-type", m),)))
+
+
+def notification_channel(method: str) -> Recipe:
+    """A channel (its description, its end, its preflight) that mostly does not exist."""
+    ids = st.sampled_from(["0" * 32, "x", "%ff", "..", "a" * 300])
+    return lambda cast: call(method, ids.map(lambda i: f"/.notifications/channels/{i}"),
+                             who("owner", "anon", "other"), headers(cast))
+
+
 PODS: list[fi.Value] = ["zed", "nope", "", "%ff", "Fuzz", "x" * 100]
 DATES: list[fi.Value] = ["2025-01-01", "0001-01-01", "9999-12-31", "2025-13-01", "2025-1-1",
                          "yesterday"]
@@ -585,6 +617,14 @@ RECIPES: dict[tuple[str, str], Recipe] = {
             [CSRF, ("document", contribution(c)), ("version", '"stale"')],
             {"document": ["", c.owner["pod"] + "profile/card", "x"]}),
         ("session", "session", "anon")),
+    **{("/.notifications/{kind}/", m): notification_service(m) for m in ("GET", "OPTIONS")},
+    ("/.notifications/{kind}/", "POST"): subscription,
+    **{("/.notifications/channels/{channel_id}", m): notification_channel(m)
+       for m in ("GET", "DELETE", "OPTIONS")},
+    ("/.notifications/ws/{secret}", "WEBSOCKET"): lambda cast: call(  # asked over plain HTTP
+        st.sampled_from(["GET", "POST"]), st.sampled_from(
+            ["/.notifications/ws/x", "/.notifications/ws/" + "a" * 32, "/.notifications/ws/"]),
+        who("anon", "owner"), headers(cast)),
     ("/.api/collect", "GET"): api("/.api/collect", lambda c: edited(
         [("pod", c.owner["name"]), ("class", "cp:Contribution")],
         {"pod": PODS, "class": ["cp:", ":", "zz:x", "https://commonpod.org/ns#Contribution",

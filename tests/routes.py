@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from pod.app import create_app
 from pod.http.headers import allow
@@ -41,7 +41,10 @@ def served() -> list[Served]:
                 module = getattr(route.endpoint, "__module__", "?")
                 yield from (Served(prefix + route.path, m, module)
                             for m in route.methods or ("*",))
-            else:  # a mounted app, a websocket: whoever walks routes must learn it
+            elif isinstance(route, WebSocketRoute):
+                yield Served(prefix + route.path, "WEBSOCKET",
+                             getattr(route.endpoint, "__module__", "?"))
+            else:  # a mounted app: whoever walks routes must learn it
                 yield Served(prefix + str(getattr(route, "path", "?")), "*", "?")
 
     app = create_app(Settings(data_dir=Path("/nonexistent")))

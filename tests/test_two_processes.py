@@ -3,11 +3,13 @@ directory and one store, as two workers behind a load balancer run. Both answer 
 ``base_url`` (the first one's), so a client may send any request to either: an ACL change or
 a revoked grant made through one applies at the next request on the other, read-modify-write
 with ``If-Match`` spread over both loses no update, every acknowledged write survives the other
-being killed, and a DPoP proof is accepted once across both. Each test runs over SQLite
+being killed, a DPoP proof is accepted once across both, and a live notification reaches a
+socket held by either process, and a webhook once. Each test runs over SQLite
 (the data directory's file) and PostgreSQL (a fresh database of its own)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -15,12 +17,15 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import Server, free_port, new_server
 from tests.dpop import DPoPClient, DPoPKey, dpop_headers
@@ -271,3 +276,98 @@ def test_a_dpop_proof_accepted_by_one_process_is_refused_when_replayed_to_the_ot
         assert r.status_code == 200 and r.content == b"mine", (r.status_code, r.text)
         r = send(then, "GET", url, headers=headers)
         assert r.status_code == 401, (r.status_code, r.text)
+
+
+# --- live notifications across processes (issue #15 §3) -------------------------------------
+
+def subscribe(pair: Pair, via: Server, topic: str, kind: str = "WebSocketChannel2023",
+              **extra: Any) -> dict[str, Any]:
+    """The owner makes a channel through ``via``."""
+    url = f"{pair.a.base}.notifications/{kind}/"
+    body = {"@context": ["https://www.w3.org/ns/solid/notification/v1"], "type": kind,
+            "topic": topic, **extra}
+    r = as_owner(pair, via, "POST", url, json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def socket_on(via: Server, receive_from: str) -> ClientConnection:
+    """Connect to a channel's ``receiveFrom`` URL at the process ``via``."""
+    return connect(urlsplit(receive_from)._replace(netloc=f"127.0.0.1:{via.port}").geturl(),
+                   open_timeout=10)
+
+
+def test_a_socket_on_one_process_hears_a_change_made_through_the_other_within_a_second(
+        pair: Pair) -> None:
+    """Channels made through either process, sockets held by either: every change, made
+    through either, reaches every socket within a second."""
+    doc = pair.alice["pod"] + "live/doc.txt"
+    assert as_owner(pair, pair.a, "PUT", doc, content=b"0", headers=TEXT).status_code == 201
+    made_on_a = subscribe(pair, pair.a, doc)
+    made_on_b = subscribe(pair, pair.b, doc)
+    with socket_on(pair.b, made_on_a["receiveFrom"]) as on_b, \
+            socket_on(pair.a, made_on_b["receiveFrom"]) as on_a:
+        for n, via in enumerate((pair.a, pair.b, pair.a, pair.b), start=1):
+            r = as_owner(pair, via, "PUT", doc, content=str(n).encode(), headers=TEXT)
+            assert r.status_code == 204, r.text
+            started = time.monotonic()
+            for ws in (on_a, on_b):
+                told = json.loads(ws.recv(timeout=1.0))
+                assert (told["type"], told["state"]) == ("Update", r.headers["etag"]), told
+            assert time.monotonic() - started < 1.0
+
+
+def test_a_webhook_is_told_each_change_once_whichever_process_makes_it(pair: Pair) -> None:
+    """A webhook channel made through A; changes through A and B: one POST each, never one
+    per process."""
+    got: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        doc = pair.alice["pod"] + "live/hooked.txt"
+        subscribe(pair, pair.a, doc, "WebhookChannel2023",
+                  sendTo=f"http://127.0.0.1:{hook.server_address[1]}/hook")
+        etags = []
+        for n, via in enumerate((pair.b, pair.a, pair.b)):
+            r = as_owner(pair, via, "PUT", doc, content=str(n).encode(), headers=TEXT)
+            assert r.status_code in (201, 204), r.text
+            etags.append(r.headers["etag"])
+        deadline = time.monotonic() + 5
+        while len(got) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(1.0)  # a second delivery by the other process would come by now
+        assert sorted(t["state"] for t in got) == sorted(etags), got
+    finally:
+        hook.shutdown()
+
+
+def test_revoking_a_grant_through_one_process_closes_the_apps_socket_on_the_other(
+        pair: Pair) -> None:
+    """An app's socket on B, under the owner's grant; she revokes it through A: B closes the
+    socket at once, with no change to the topic needed."""
+    dan = member(pair.a, "dan", contributions=1)
+    app = sign_in_with_app(pair.a, dan, register(pair.a)["client_id"])
+    doc = dan.pod + "contributions/c1"
+    url = f"{pair.a.base}.notifications/WebSocketChannel2023/"
+    body = {"@context": ["https://www.w3.org/ns/solid/notification/v1"],
+            "type": "WebSocketChannel2023", "topic": doc}
+    r = send(pair.b, "POST", url, key=app.key, token=app.access_token, json=body)
+    assert r.status_code == 200, r.text
+    with socket_on(pair.b, r.json()["receiveFrom"]) as ws:
+        [grant] = grants_of(dan, pair.a)
+        r = send(pair.a, "POST", f"{pair.a.base}.api/grants/revoke?pod={dan.name}",
+                 key=dan.own.key, token=dan.own.token, json={"grant": grant["grant"]})
+        assert r.status_code == 200, r.text
+        with pytest.raises(ConnectionClosed):
+            extra = ws.recv(timeout=3)
+            pytest.fail(f"a notification came instead of the close: {extra}")

@@ -452,8 +452,30 @@ class HTTP(DefinedNamespace):
     methodName: URIRef
 
 
+class NOTIFY(DefinedNamespace):
+    """Solid Notifications Protocol 0.2 (http://www.w3.org/ns/solid/notifications#): the
+    storage description's subscription services, their channel types and features."""
+
+    _fail = True
+    _NS = Namespace("http://www.w3.org/ns/solid/notifications#")
+
+    WebSocketChannel2023: URIRef
+    WebhookChannel2023: URIRef
+    accept: URIRef
+    channelType: URIRef
+    endAt: URIRef
+    feature: URIRef
+    subscription: URIRef
+
+
+#: The JSON-LD contexts of a subscription and of a notification (Solid Notifications Protocol
+#: §7 and §8; Activity Streams 2.0 §2.1), named by IRI, never fetched
+NOTIFICATION_CONTEXT = "https://www.w3.org/ns/solid/notification/v1"
+ACTIVITY_STREAMS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+
 #: The Solid-OIDC specification's IRI, the value of an OpenID Provider's ``solid_oidc_supported``
 #: discovery metadata
 SOLID_OIDC = "https://solidproject.org/TR/solid-oidc"
 
-__all__ += ["AS", "HTTP", "SOLID_OIDC"]
+__all__ += ["ACTIVITY_STREAMS_CONTEXT", "AS", "HTTP", "NOTIFICATION_CONTEXT", "NOTIFY",
+            "SOLID_OIDC"]

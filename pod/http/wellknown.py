@@ -9,20 +9,29 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from pod.deps import SettingsDep, TemplatesDep
-from vocab.namespaces import SOLID, namespace_of
+from pod.http.notifications import FEATURES, service_url
+from pod.notifications.channels import CHANNEL_TYPES
+from vocab.namespaces import NOTIFY, SOLID, namespace_of
 
 router = APIRouter()
 FAVICON = "/favicon.ico"
 """The one server path outside ``/.``: browsers ask for it by this name (``pod.app.Router``
 sends it here, not to the LDP edge; no pod can be named so)."""
 _SOLID_PREFIX = f"@prefix solid: <{namespace_of(SOLID)}>.\n"
+_NOTIFY_PREFIX = f"@prefix notify: <{namespace_of(NOTIFY)}>.\n"
 
 
 @router.get("/.well-known/solid", include_in_schema=False)
 async def storage_description(settings: SettingsDep) -> Response:
-    """The storage description resource (Solid Protocol §4.1.2)."""
+    """The storage description resource (Solid Protocol §4.1.2), naming the notification
+    subscription services (Solid Notifications Protocol §6)."""
     base = settings.base_url
-    body = f"{_SOLID_PREFIX}<{base}.well-known/solid> a solid:StorageDescription.\n"
+    services = [service_url(base, kind) for kind in CHANNEL_TYPES]
+    body = (f"{_SOLID_PREFIX}{_NOTIFY_PREFIX}<{base}.well-known/solid> a solid:StorageDescription;"
+            f"\n  notify:subscription {', '.join(f'<{url}>' for url in services)}.\n")
+    for url, kind in zip(services, CHANNEL_TYPES, strict=True):
+        body += (f"<{url}> notify:channelType notify:{kind};\n"
+                 f"  notify:feature {', '.join(f'notify:{f}' for f in FEATURES)}.\n")
     return Response(body, media_type="text/turtle",
                     headers={"Access-Control-Allow-Origin": "*"})
 

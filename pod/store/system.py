@@ -14,10 +14,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from nacl import utils
+
 from pod.errors import VersionConflict
 from pod.store.base import ABSENT
 from pod.store.keys import Keyring, subkey
-from pod.store.sealed import Opened, PodKeys, SealedReader, SealedStore, SealedTransaction
+from pod.store.sealed import (
+    VERSION_BYTES,
+    Opened,
+    PodKeys,
+    SealedReader,
+    SealedStore,
+    SealedTransaction,
+)
 
 SYSTEM_POD_ID = bytes(16)
 
@@ -33,6 +42,17 @@ class SystemRecords:
         """The server's keyed hash of ``name`` (16 bytes): how ephemeral server state, such as
         failed sign-ins by account and address, names them in the store."""
         return self._keys.blind(name)
+
+    def seal(self, purpose: str, data: bytes) -> bytes:
+        """``data`` sealed under the server's key for ``purpose``, for ephemeral messages
+        between the processes sharing the store (a random nonce each time)."""
+        nonce = utils.random(VERSION_BYTES)
+        return nonce + self._keys.seal(self._keys.blind(purpose), nonce, data)
+
+    def open(self, purpose: str, sealed: bytes) -> bytes:
+        """What :meth:`seal` sealed for ``purpose``; raises if it was not (or was altered)."""
+        nonce = sealed[:VERSION_BYTES]
+        return self._keys.open(self._keys.blind(purpose), nonce, sealed[VERSION_BYTES:])
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SealedReader]:

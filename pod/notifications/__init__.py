@@ -1,0 +1,1 @@
+"""Solid Notifications: channels, their authorization and delivery across processes."""
