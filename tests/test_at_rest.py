@@ -1,9 +1,11 @@
-"""The database alone reveals nothing: no names, paths, triples, literals or content types,
-and deleting a pod shreds its key first."""
+"""The database alone reveals nothing: no names, paths, triples, literals or content types —
+nor the topics of notification channels and the notifications passed between processes — and
+deleting a pod shreds its key first."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from pod.errors import IntegrityError
 from pod.runtime import open_runtime
@@ -60,12 +63,20 @@ def test_database_files_hold_no_plaintext(fresh_server: Server) -> None:
 
 
 def _put_secrets(srv: Server) -> None:
+    """Write the secrets — with a socket subscribed to the document, so its notification
+    (naming pod, container and document) goes through the store's message feed too."""
     base = srv.base + "zebrapodxq/quokkafolder/"
     with httpx.Client(timeout=10) as c:
         body = (f'<#it> <{SECRETS["predicate"].decode()}> '
                 f'"{SECRETS["literal"].decode()}" .').encode()
-        assert c.put(base + "narwhalnotes.ttl", content=body,
-                     headers={"Content-Type": "text/turtle"}).status_code == 201
+        made = c.post(srv.base + ".notifications/WebSocketChannel2023/", json={
+            "@context": ["https://www.w3.org/ns/solid/notification/v1"],
+            "type": "WebSocketChannel2023", "topic": base + "narwhalnotes.ttl"})
+        assert made.status_code == 200, made.text
+        with connect(made.json()["receiveFrom"], open_timeout=10) as ws:
+            assert c.put(base + "narwhalnotes.ttl", content=body,
+                         headers={"Content-Type": "text/turtle"}).status_code == 201
+            assert json.loads(ws.recv(timeout=5))["object"] == base + "narwhalnotes.ttl"
         assert c.put(base + "pic", content=SECRETS["binary content"],
                      headers={"Content-Type": "application/x-ocelot"}).status_code == 201
         assert SECRETS["literal"] in c.get(base + "narwhalnotes.ttl").content

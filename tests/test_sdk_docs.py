@@ -82,6 +82,8 @@ def test_every_example_runs_against_a_live_server(srv: Server, hooks: Hooks) -> 
     assert "awarded: " + amara["pod"] + "rewards/" in printed and "\nverified\n" in printed
     assert "Paired with two newcomers on their first repairs" in printed
     assert re.search(r"1 contributions to show", printed), printed
+    assert f"Add {amara['pod']}notes/repair-list" in printed
+    assert [n.type for n in namespace["NOTIFIED"]] == ["Create", "Add"]  # notes/ made, filled
 
     # the webhook handler of the page, given the event the server sends on revocation
     async def grants() -> Any:

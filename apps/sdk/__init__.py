@@ -13,6 +13,8 @@ nor a web framework.
   :meth:`PodClient.grants`, :func:`verify_grant_event`
 - statements: :mod:`apps.sdk.statements` (sign, verify, builders), :func:`publish_key`,
   :class:`HttpResolver`
+- live notifications: :meth:`PodClient.subscribe`, :meth:`PodClient.listen` →
+  :class:`Notification`; :class:`Channel`
 - many members at once: :class:`Community`
 - errors: :mod:`apps.sdk.errors`
 """
@@ -55,6 +57,7 @@ from apps.sdk.errors import (
 )
 from apps.sdk.login import CodeFlow, Session, client_credentials, register_client
 from apps.sdk.needs import AccessNeed, NeedError
+from apps.sdk.notifications import Channel, Notification
 from apps.sdk.rdf import Graph, N3Patch
 from apps.sdk.records import (
     Appreciation,
@@ -72,11 +75,13 @@ from apps.sdk.statements.resolve import HttpResolver
 from apps.sdk.sync import SyncPodClient
 
 __all__ = [
-    "NO_RETRY", "AccessNeed", "Appreciation", "BadRequest", "ClientIdDocument", "CodeFlow",
+    "NO_RETRY", "AccessNeed", "Appreciation", "BadRequest", "Channel", "ClientIdDocument",
+    "CodeFlow",
     "Collected", "Community", "Conflict", "Contribution", "DPoPKey", "Effort", "EventError",
     "EvidenceItem", "Forbidden", "Grant", "GrantEvent", "Graph", "HttpResolver",
     "InsufficientStorage", "InvalidResponse", "IssuerConfiguration", "LoginError",
-    "MemberResult", "N3Patch", "NeedError", "NotFound", "OAuthError", "PayloadTooLarge",
+    "MemberResult", "N3Patch", "NeedError", "NotFound", "Notification", "OAuthError",
+    "PayloadTooLarge",
     "Permission", "PodClient", "PreconditionFailed", "ProblemError", "Profile", "Record",
     "ReputationStatement", "Resource", "Retry", "RewardStatement", "SdkError", "ServerError",
     "ServiceUnavailable", "Session", "ShapeViolation", "SyncPodClient", "TooManyRequests",

@@ -12,22 +12,29 @@ scripts, without ``await``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from urllib.parse import urlsplit
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pyoxigraph as ox
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake
 
-from apps.sdk import discovery
+from apps.sdk import discovery, notifications
 from apps.sdk.consent import Grant, grants_of
 from apps.sdk.errors import InvalidResponse, TransportError, problem
 from apps.sdk.login import Session, discover_issuer
+from apps.sdk.notifications import Channel, Notification
 from apps.sdk.rdf import ACCEPT_RDF, JSON_LD, TURTLE, Graph, N3Patch
 from apps.sdk.records import RECORD_TYPES, Record, Statement
 from apps.sdk.resources import Body, Collected, Resource, encode_body, pod_parts
 from apps.sdk.retry import NO_RETRY, Retry
-from vocab.namespaces import LDP
+from vocab.namespaces import LDP, SOLID, iri_of
 from vocab.prefixes import expand
+
+STORAGE_DESCRIPTION = iri_of(SOLID.storageDescription)
 
 
 class PodClient:
@@ -246,3 +253,52 @@ class PodClient:
         if not isinstance(grants, list):
             raise InvalidResponse(f"{base}.api/grants/mine answered no list of grants")
         return grants_of(grants)
+
+    # --- live notifications -------------------------------------------------------------------
+
+    async def subscription_services(self, topic: str) -> dict[str, str]:
+        """The subscription services of the server holding ``topic``, by channel type: found
+        through the storage description the topic's ``Link`` names (the server root's
+        ``/.well-known/solid`` when the topic does not exist yet)."""
+        r = await self.request("HEAD", topic, ok=(401, 403, 404))
+        described = Resource(topic, r.status_code, r.headers).links.get(STORAGE_DESCRIPTION)
+        url = described[0] if described else urljoin(topic, "/.well-known/solid")
+        return notifications.services(await self.graph(url), url)
+
+    async def subscribe(self, topic: str, *, webhook: str | None = None,
+                        end_at: datetime | None = None) -> Channel:
+        """Make a notification channel on ``topic`` (a resource or container URL): a socket
+        to :meth:`listen` to, or with ``webhook`` (an https URL) one the server POSTs each
+        notification to. ``end_at`` asks for an end (the server may choose a sooner one).
+        Only a reader of the topic may subscribe (else :class:`~apps.sdk.errors.Forbidden`)."""
+        kind = notifications.WEBHOOK if webhook else notifications.WEBSOCKET
+        service = (await self.subscription_services(topic)).get(kind)
+        if service is None:
+            raise InvalidResponse(f"the server holding {topic} offers no {kind} channels")
+        r = await self.request("POST", service, headers={"Content-Type": JSON_LD},
+                               content=notifications.subscription_request(
+                                   kind, topic, send_to=webhook, end_at=end_at))
+        try:
+            return Channel.from_json(r.json())
+        except ValueError:
+            raise InvalidResponse(f"{service} answered no JSON") from None
+
+    @contextlib.asynccontextmanager
+    async def listen(self, channel: Channel) -> AsyncIterator[AsyncIterator[Notification]]:
+        """Open a socket channel's ``receive_from`` URL: ``async with pod.listen(channel) as
+        changes: async for change in changes: …`` — the iteration ends when the server ends
+        the channel (unsubscribed, expired, or this app may no longer read the topic)."""
+        if channel.receive_from is None:
+            raise ValueError("only a WebSocketChannel2023 channel is listened to")
+        try:
+            async with connect(channel.receive_from, open_timeout=self.http.timeout.connect
+                               ) as socket:
+                yield notifications.notifications(socket)
+        except (OSError, InvalidHandshake) as exc:
+            raise TransportError(f"cannot open the channel's socket: {type(exc).__name__}",
+                                 channel.id) from None
+
+    async def unsubscribe(self, channel: Channel | str) -> None:
+        """End a channel (its subscriber only); one ended already is fine."""
+        url = channel.id if isinstance(channel, Channel) else channel
+        await self.request("DELETE", url, ok=(404,))

@@ -10,6 +10,7 @@ from apps.sdk import discovery
 from apps.sdk.client import PodClient
 from apps.sdk.consent import Grant
 from apps.sdk.login import Session, client_credentials
+from apps.sdk.notifications import Channel
 from apps.sdk.rdf import Graph, N3Patch
 from apps.sdk.records import Record
 from apps.sdk.resources import Body, Collected, Resource
@@ -89,6 +90,14 @@ class SyncPodClient:
 
     def collect(self, pod: str, cls: str | type[Record]) -> Collected:
         return self.run(self.client.collect(pod, cls))
+
+    def subscribe(self, topic: str, **kw: Any) -> Channel:
+        """A webhook channel (``webhook=URL``) is what a script makes; sockets are async
+        (:meth:`PodClient.listen`)."""
+        return self.run(self.client.subscribe(topic, **kw))
+
+    def unsubscribe(self, channel: Channel | str) -> None:
+        self.run(self.client.unsubscribe(channel))
 
     def grants(self, pod: str) -> list[Grant]:
         return self.run(self.client.grants(pod))
