@@ -20,7 +20,7 @@ from rdflib import Graph, Namespace, URIRef
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import Server, new_server
+from tests.conftest import Server, live_store, new_server
 from tests.dpop import DPoPClient
 from tests.test_apps import (
     NEEDS,
@@ -81,10 +81,12 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = new_server(tmp_path_factory.mktemp("notify"))
-    server.start()
-    yield server
-    server.stop()
+    """A server on SQLite, or on PostgreSQL with ``COMMONPOD_TEST_STORE=postgresql``."""
+    with live_store() as store:
+        server = new_server(tmp_path_factory.mktemp("notify"), store=store)
+        server.start()
+        yield server
+        server.stop()
     assert "Traceback" not in server.log(), server.log()
     assert "/.notifications/ws/" not in server.log().replace("/.notifications/ws/…", ""), \
         "a socket's secret was logged"
@@ -393,17 +395,18 @@ def test_a_webhook_to_a_public_http_url_is_refused(srv: Server, alice: Member) -
 
 
 def test_channels_survive_a_restart(tmp_path: Path) -> None:
-    server = new_server(tmp_path)
-    made = server.create_account("dora")
-    server.start()
-    try:
-        dora = DPoPClient(server.base, made)
-        found = channel(server, dora, made["pod"] + "kept.txt")
-        server.stop()
+    with live_store() as store:
+        server = new_server(tmp_path, store=store)
+        made = server.create_account("dora")
         server.start()
-        with connect(found["receiveFrom"]) as ws:
-            assert dora.request("PUT", made["pod"] + "kept.txt", content=b"k",
-                                headers=TEXT).status_code == 201
-            assert hear(ws)["type"] == "Create"
-    finally:
-        server.stop()
+        try:
+            dora = DPoPClient(server.base, made)
+            found = channel(server, dora, made["pod"] + "kept.txt")
+            server.stop()
+            server.start()
+            with connect(found["receiveFrom"]) as ws:
+                assert dora.request("PUT", made["pod"] + "kept.txt", content=b"k",
+                                    headers=TEXT).status_code == 201
+                assert hear(ws)["type"] == "Create"
+        finally:
+            server.stop()
