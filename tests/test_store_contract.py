@@ -12,7 +12,7 @@ import pytest
 
 from pod.errors import VersionConflict
 from pod.store.backends import open_backend
-from pod.store.base import ABSENT, CopyableBackend, PodRow
+from pod.store.base import ABSENT, CopyableBackend, PodRow, Record
 from tests.postgres import fresh_database
 
 P1, P2 = b"p" * 16, b"q" * 16
@@ -304,6 +304,33 @@ def test_versions_of_many_keys_at_once(opener: Opener) -> None:
         async with backend.read(P1) as r:
             assert await r.versions([b"b", b"c", b"a", b"b"]) == [b"vb", None, b"va", b"vb"]
             assert await r.versions([]) == []
+
+    run(opener, go)
+
+
+def test_records_of_many_keys_at_once(opener: Opener) -> None:
+    """``Reader.get_many``: each key's record in the order asked, ``None`` for a missing one,
+    scoped by pod, for a few keys and for many (more than one query's worth), inside a write
+    transaction too, where it sees the transaction's own writes."""
+    async def go(backend: CopyableBackend) -> None:
+        many = [bytes([i, j]) for i in range(3) for j in range(250)]
+        async with backend.write(P1) as tx:
+            for key in many:
+                await tx.put(key, key * 3, key + b"v")
+        async with backend.write(P2) as tx:
+            await tx.put(b"c", b"3", b"vc")
+        async with backend.read(P1) as r:
+            few = await r.get_many([many[1], b"c", many[0], many[1]])
+            assert few == [Record(many[1] * 3, many[1] + b"v"), None,
+                           Record(many[0] * 3, many[0] + b"v"),
+                           Record(many[1] * 3, many[1] + b"v")]
+            assert await r.get_many([]) == []
+            found = await r.get_many([*reversed(many), b"nope"])
+            assert found == [*(Record(k * 3, k + b"v") for k in reversed(many)), None]
+        async with backend.write(P1) as tx:
+            await tx.put(b"new", b"n", b"vn")
+            assert await tx.get_many([b"new", many[5]]) == [
+                Record(b"n", b"vn"), Record(many[5] * 3, many[5] + b"v")]
 
     run(opener, go)
 

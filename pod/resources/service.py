@@ -181,6 +181,7 @@ class ResourceService:
                                       content_type, checks)
         await self._concluded(checks, res, prepared)
         async with self.store.write(keys) as tx:
+            await tx.prefetch([target.path, usage.RECORD])  # (PostgreSQL: one round trip)
             current = await load(tx, target.path)
             cond.check_write(current)
             if current is None:
@@ -195,17 +196,29 @@ class ResourceService:
         self, keys: PodKeys, target: Target, body: bytes, content_type: str | None,
         slug: str | None, container: bool,
     ) -> tuple[Target, Resource]:
-        """Create a new member of a container, never overwriting one (Solid Protocol §5.3)."""
-        for _ in range(3):  # a name taken between choosing and writing: choose again
-            async with self.store.read(keys) as reader:
-                await _postable(reader, target)
-                child = target.with_path(target.path + await _free_name(
-                    reader, target, slug, container))
+        """Create a new member of a container, never overwriting one (Solid Protocol §5.3).
+
+        The name is the slug's (or a random one) at first, unchecked: the write transaction
+        finds whether it is taken, and only then is a free one looked for (a slug taken
+        already: ``slug-1``…), so a POST reads the container once."""
+        for attempt in range(4):  # a name taken between choosing and writing: choose again
+            if attempt == 0:
+                name = _first_name(slug, container)
+            else:
+                async with self.store.read(keys) as reader:
+                    await _postable(reader, target)
+                    name = await _free_name(reader, target, slug, container)
+            child = target.with_path(target.path + name)
             checks = await self._checks(keys, child)
             res, prepared = await prepare(self.workers, child, self.url(child), body,
                                           content_type, checks)
             await self._concluded(checks, res, prepared)
             async with self.store.write(keys) as tx:
+                # what the transaction reads, in one query on PostgreSQL: the container, the
+                # new name and its twin, the pod's usage, and the container's first page of
+                # members (most containers have one page)
+                await tx.prefetch([target.path, child.path, child.twin, usage.RECORD,
+                                   membership.page_name(target.path, 0)])
                 parent = await _postable(tx, target)
                 if await tx.exists(child.path) or await tx.exists(child.twin):
                     continue
@@ -253,6 +266,7 @@ class ResourceService:
     async def _patch_inline(self, keys: PodKeys, target: Target, patch: ParsedPatch,
                             cond: Conditions) -> tuple[bool, Resource]:
         async with self.store.write(keys) as tx:
+            await tx.prefetch([target.path, usage.RECORD])
             current = await load(tx, target.path)
             cond.check_write(current)
             triples, managed = await self._patchable(tx, keys, target, current)
@@ -513,6 +527,12 @@ async def _postable(reader: SealedReader, target: Target) -> Resource:
     if parent.kind != CONTAINER:
         raise MethodNotAllowed("POST needs a container", headers={"Allow": _DOC_ALLOW})
     return parent
+
+
+def _first_name(slug: str | None, container: bool) -> str:
+    """The name a POST tries first: the slug's, or a random one."""
+    name = (_slug_segment(slug) if slug else "") or secrets.token_hex(8)
+    return name + "/" if container else name
 
 
 async def _free_name(reader: SealedReader, target: Target, slug: str | None,

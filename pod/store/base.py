@@ -5,7 +5,8 @@ blinded and values sealed (``pod.store.sealed``). Every call names its pod.
 
 Obligations of every backend (checked by ``tests/test_store_contract.py``):
 
-* ``read(pod)`` yields a :class:`Reader`; ``get`` of a missing key returns ``None``.
+* ``read(pod)`` yields a :class:`Reader`; ``get`` of a missing key returns ``None``, and
+  ``get_many``/``versions`` answer for several keys in one query, in the keys' order.
 * ``write(pod)`` yields a :class:`Transaction`; everything done in it commits atomically when
   the block exits normally, durably before ``write`` returns, and is rolled back entirely when
   it raises. Writes of one pod are serialised: a transaction sees every earlier commit.
@@ -75,6 +76,10 @@ class PodRow:
 class Reader(Protocol):
     async def get(self, key: bytes) -> Record | None:
         """The record under ``key``, or ``None``."""
+        ...
+
+    async def get_many(self, keys: list[bytes]) -> list[Record | None]:
+        """The record under each of ``keys`` (``None``: none), in one go."""
         ...
 
     async def versions(self, keys: list[bytes]) -> list[bytes | None]:

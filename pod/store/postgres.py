@@ -167,6 +167,14 @@ class _Reader:
                 self._pod, key)
         return Record(row[0], row[1]) if row else None
 
+    async def get_many(self, keys: list[bytes]) -> list[Record | None]:
+        with self._faults():
+            rows = await self._conn.fetch(
+                "SELECT key, value, version FROM records WHERE pod_id = $1 "
+                "AND key = ANY($2::bytea[])", self._pod, keys)
+        found = {row[0]: Record(row[1], row[2]) for row in rows}
+        return [found.get(key) for key in keys]
+
     async def versions(self, keys: list[bytes]) -> list[bytes | None]:
         with self._faults():
             rows = await self._conn.fetch(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from nacl import utils
 
-from pod.store.base import Backend, Reader, Transaction
+from pod.store.base import Backend, Reader, Record, Transaction
 from pod.store.keys import aead_open, aead_seal, subkey
 
 VERSION_BYTES = 12
@@ -85,19 +85,56 @@ class SealedReader:
 
 
 class SealedTransaction(SealedReader):
-    """A write transaction of one pod; ``put`` returns the new version."""
+    """A write transaction of one pod; ``put`` returns the new version.
 
-    __slots__ = ()
+    :meth:`prefetch` reads several records the transaction will use in one query; later
+    ``get``/``exists`` of them are answered from what it read (writes of one pod are
+    serialised, so nothing else changes them meanwhile), and the transaction's own writes
+    replace what it holds."""
+
+    __slots__ = ("_ahead",)
     _raw: Transaction
+
+    def __init__(self, raw: Transaction, keys: PodKeys):
+        super().__init__(raw, keys)
+        self._ahead: dict[str, Opened | tuple[bytes, Record] | None] = {}
+
+    async def prefetch(self, names: list[str]) -> None:
+        """Read the records under ``names`` in one query, for the gets that follow (each
+        opened only when it is got)."""
+        blinds = [self._keys.blind(name) for name in names]
+        records = await self._raw.get_many(blinds)
+        for name, blind, record in zip(names, blinds, records, strict=True):
+            self._ahead[name] = None if record is None else (blind, record)
+
+    async def exists(self, name: str) -> bool:
+        if name in self._ahead:
+            return self._ahead[name] is not None
+        return await super().exists(name)
+
+    async def get(self, name: str) -> Opened | None:
+        if name not in self._ahead:
+            return await super().get(name)
+        found = self._ahead[name]
+        if isinstance(found, tuple):
+            blind, record = found
+            found = self._ahead[name] = Opened(
+                self._keys.open(blind, record.version, record.value), record.version)
+        return found
 
     async def put(self, name: str, data: bytes, expect: bytes | None = None) -> bytes:
         blind = self._keys.blind(name)
         version = utils.random(VERSION_BYTES)
         await self._raw.put(blind, self._keys.seal(blind, version, data), version, expect)
+        if name in self._ahead:
+            self._ahead[name] = Opened(data, version)
         return version
 
     async def delete(self, name: str, expect: bytes | None = None) -> bool:
-        return await self._raw.delete(self._keys.blind(name), expect)
+        removed = await self._raw.delete(self._keys.blind(name), expect)
+        if name in self._ahead:
+            self._ahead[name] = None
+        return removed
 
 
 class SealedStore:
