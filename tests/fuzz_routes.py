@@ -496,7 +496,7 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     **{(LDP, m): ldp(m) for m in ("GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS")},
     ("/.api/openapi.json", "GET"): plain("/.api/openapi.json"),
     ("/.api/openapi.json", "HEAD"): plain("/.api/openapi.json", "HEAD"),
-    ("/.well-known/solid", "GET"): plain("/.well-known/solid"),
+    **{("/.well-known/solid", m): plain("/.well-known/solid", m) for m in ("GET", "HEAD")},
     ("/", "GET"): plain("/"),
     ("/.well-known/openid-configuration", "GET"): plain("/.well-known/openid-configuration"),
     ("/.oidc/jwks", "GET"): plain("/.oidc/jwks"),

@@ -15,8 +15,9 @@ from typing import Any
 import pyoxigraph as ox
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 
-from apps.sdk.errors import InvalidResponse
+from apps.sdk.errors import InvalidResponse, TransportError
 from apps.sdk.rdf import Graph
 from vocab.namespaces import NOTIFICATION_CONTEXT, NOTIFY, iri_of
 
@@ -115,7 +116,9 @@ def subscription_request(kind: str, topic: str, *, send_to: str | None = None,
 
 async def notifications(socket: ClientConnection) -> AsyncIterator[Notification]:
     """What an open socket tells, one notification per message, until the server closes it
-    (the channel ended) or the caller stops iterating."""
+    because the channel ended (close code 1000) or the caller stops iterating. A socket cut
+    off otherwise — a server restarting (1012), a network failure — raises
+    :class:`~apps.sdk.errors.TransportError`: the channel may live on, so listen again."""
     try:
         async for message in socket:
             text = message if isinstance(message, str) else message.decode()
@@ -124,7 +127,11 @@ async def notifications(socket: ClientConnection) -> AsyncIterator[Notification]
             except ValueError:
                 raise InvalidResponse("a notification that is not JSON") from None
     except ConnectionClosed:
-        return
+        pass
+    code = socket.close_code
+    if code != CloseCode.NORMAL_CLOSURE:
+        raise TransportError(f"the channel's socket was cut off (close code {code}); the "
+                             "channel may live on: listen again")
 
 
 __all__ = ["WEBHOOK", "WEBSOCKET", "Channel", "Notification", "notifications", "services",

@@ -5,35 +5,48 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from fastapi import APIRouter
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pod.deps import SettingsDep, TemplatesDep
 from pod.http.notifications import FEATURES, service_url
+from pod.negotiation import choose
 from pod.notifications.channels import CHANNEL_TYPES
-from vocab.namespaces import NOTIFY, SOLID, namespace_of
+from pod.resources import rdf
+from vocab.namespaces import NOTIFY, RDF, SOLID, node_of
 
 router = APIRouter()
 FAVICON = "/favicon.ico"
 """The one server path outside ``/.``: browsers ask for it by this name (``pod.app.Router``
 sends it here, not to the LDP edge; no pod can be named so)."""
-_SOLID_PREFIX = f"@prefix solid: <{namespace_of(SOLID)}>.\n"
-_NOTIFY_PREFIX = f"@prefix notify: <{namespace_of(NOTIFY)}>.\n"
+RDF_TYPE = node_of(RDF.type)
+STORAGE_DESCRIPTION = node_of(SOLID.StorageDescription)
+SUBSCRIPTION, CHANNEL_TYPE = node_of(NOTIFY.subscription), node_of(NOTIFY.channelType)
+FEATURE = node_of(NOTIFY.feature)
+_FEATURES = [node_of(NOTIFY[name]) for name in FEATURES]
 
 
-@router.get("/.well-known/solid", include_in_schema=False)
-async def storage_description(settings: SettingsDep) -> Response:
+@router.api_route("/.well-known/solid", methods=["GET", "HEAD"], include_in_schema=False)
+async def storage_description(request: Request, settings: SettingsDep) -> Response:
     """The storage description resource (Solid Protocol §4.1.2), naming the notification
-    subscription services (Solid Notifications Protocol §6)."""
-    base = settings.base_url
-    services = [service_url(base, kind) for kind in CHANNEL_TYPES]
-    body = (f"{_SOLID_PREFIX}{_NOTIFY_PREFIX}<{base}.well-known/solid> a solid:StorageDescription;"
-            f"\n  notify:subscription {', '.join(f'<{url}>' for url in services)}.\n")
-    for url, kind in zip(services, CHANNEL_TYPES, strict=True):
-        body += (f"<{url}> notify:channelType notify:{kind};\n"
-                 f"  notify:feature {', '.join(f'notify:{f}' for f in FEATURES)}.\n")
-    return Response(body, media_type="text/turtle",
-                    headers={"Access-Control-Allow-Origin": "*"})
+    subscription services (Solid Notifications Protocol §6): Turtle, or JSON-LD on request."""
+    kind = choose(request.headers.get("accept"), rdf.RDF_TYPES)
+    body = rdf.serialize(_description(settings.base_url), kind)
+    return Response(body if request.method == "GET" else b"", media_type=kind,
+                    headers={"Access-Control-Allow-Origin": "*", "Vary": "Accept",
+                             "Content-Length": str(len(body))})
+
+
+def _description(base: str) -> list[ox.Triple]:
+    me = ox.NamedNode(f"{base}.well-known/solid")
+    out = [ox.Triple(me, RDF_TYPE, STORAGE_DESCRIPTION)]
+    for kind in CHANNEL_TYPES:
+        service = ox.NamedNode(service_url(base, kind))
+        out += [ox.Triple(me, SUBSCRIPTION, service),
+                ox.Triple(service, CHANNEL_TYPE, ox.NamedNode(CHANNEL_TYPES[kind]))]
+        out += [ox.Triple(service, FEATURE, feature) for feature in _FEATURES]
+    return out
 
 
 @router.get("/", include_in_schema=False)

@@ -8,7 +8,7 @@ client sends — read as JSON with the context named, never fetched:
 ``"sendTo"``. The features offered are ``endAt`` (the server may end a channel sooner: at most
 :data:`MAX_DAYS` days) and ``accept`` (``application/ld+json``, the only form notifications
 take). ``startAt``, ``state`` and ``rate`` are refused by name rather than ignored, since a
-client relying on them would be misled.
+client relying on them would be misled; other fields are ignored.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +41,6 @@ DEFAULT_SECONDS = {WEBSOCKET: 86_400.0, WEBHOOK: MAX_DAYS * 86_400.0}
 webhook's the longest offered."""
 ANONYMOUS_SECONDS = 3_600.0
 """An anonymous subscriber's channel (a socket on a public resource) lasts at most an hour."""
-_KNOWN = {"@context", "type", "topic", "sendTo", "endAt", "accept"}
 _REFUSED = {"startAt", "state", "rate", "receiveFrom", "id"}
 
 
@@ -77,6 +76,10 @@ class Channel:
     end_at: float
     send_to: str | None = None
     receive_hash: str | None = None
+    subscriber_instance: str | None = None
+    """For a subscriber with a WebID on this server: the instance of their pod when they
+    subscribed; the channel ends when that account or pod is gone (its name may be taken
+    again by someone else)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -93,7 +96,14 @@ class Channel:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Channel:
-        return cls(**{**data, "agent": Agent(**data.get("agent", {}))})
+        """A kept channel; fields this version does not know (a newer one wrote them) are
+        kept in ``extra``, not refused."""
+        known = {f.name for f in fields(cls)} - {"agent", "extra"}
+        agent_fields = {f.name for f in fields(Agent)}
+        agent = {k: v for k, v in data.get("agent", {}).items() if k in agent_fields}
+        extra = {k: v for k, v in data.items() if k not in known | {"agent", "extra"}}
+        return cls(**{k: v for k, v in data.items() if k in known}, agent=Agent(**agent),
+                   extra={**data.get("extra", {}), **extra})
 
 
 def receive_hash(secret: str) -> str:
@@ -130,10 +140,8 @@ def parse_request(body: bytes, content_type: str | None, base_url: str, kind: st
     if refused:
         raise Unprocessable(f"this server does not offer {', '.join(refused)} on channels; "
                             "it offers endAt and accept")
-    unknown = sorted(found.keys() - _KNOWN)
-    if unknown:
-        raise Unprocessable(f"unknown field(s) {', '.join(unknown)} in the subscription request")
-    if _type(found.get("type")) != kind:
+    # other fields are ignored, as a JSON-LD processor ignores terms it does not know
+    if _type(found.get("type", found.get("@type"))) != kind:
         raise Unprocessable(f"this subscription service makes {kind} channels: send "
                             f'"type": "{kind}" (the other is at the other service)')
     topic, target = _topic(found.get("topic"), base_url)
@@ -148,6 +156,8 @@ def parse_request(body: bytes, content_type: str | None, base_url: str, kind: st
             check_webhook_url(send_to, allow_private=allow_private)
         except WebhookRefused as refused_url:
             raise Unprocessable(f"sendTo: {refused_url}") from None
+        if send_to.startswith(base_url):
+            raise Unprocessable("sendTo may not be on this server")
     elif send_to is not None:
         raise Unprocessable("a WebSocketChannel2023 channel has no sendTo: notifications "
                             "come on the socket at its receiveFrom URL")

@@ -77,6 +77,12 @@ QUEUED = 10_000
 SOCKET_QUEUE = 256
 """Notifications waiting for one socket at most; a socket that reads slower is closed."""
 RETRIES = (1.0, 5.0)
+SENDING = 32
+"""Webhook posts on the wire at once."""
+MAX_POSTS = 1_000
+"""Webhook deliveries waiting or retrying at most; past it a notification is not posted."""
+DRAIN = 1.0
+"""Seconds a stopping server spends telling the changes already queued."""
 FEED = "notifications"
 METHOD = "SUBSCRIBE"
 
@@ -89,7 +95,8 @@ class Notifications:
 
     def __init__(self, base_url: str, backend: Backend, system: SystemRecords,
                  pods: PodDirectory, reads: ReadService, access: AccessDecider, log_: AccessLog,
-                 fetcher: Fetcher, *, poll: float = POLL, retries: tuple[float, ...] = RETRIES):
+                 fetcher: Fetcher, *, poll: float = POLL, retries: tuple[float, ...] = RETRIES,
+                 sweep: float = SWEEP):
         self.base_url = base_url
         self._backend, self._system, self._pods = backend, system, pods
         self._reads, self._access, self._log, self._fetcher = reads, access, log_, fetcher
@@ -100,16 +107,28 @@ class Notifications:
         self._origin = secrets.token_hex(8)
         self._cursor = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._sweep = sweep
+        self._posting = 0
+        self._sending = asyncio.Semaphore(SENDING)
 
     async def start(self) -> None:
-        """Read the channels and start polling and dispatching (inside the event loop)."""
-        await self.registry.refresh()
+        """Read the channels and start polling and dispatching (inside the event loop); a
+        store that cannot be read now is read again at the next poll."""
+        self._pods.on_gone(self._pod_gone)
+        try:
+            await self.registry.refresh()
+        except Exception:
+            log.exception("notifications: the channels could not be read; trying again")
         self._cursor = await self._backend.last_message()
         self._spawn(self._polling())
         self._spawn(self._dispatching())
 
     async def close(self) -> None:
-        """Stop, closing every socket this process holds."""
+        """Stop: tell what is queued (for a second at most), then close every socket this
+        process holds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN):
+                await self._changes.join()
         for outboxes in self._sockets.values():
             for outbox in outboxes:
                 _close(outbox)
@@ -143,9 +162,12 @@ class Notifications:
         longest = now + (ANONYMOUS_SECONDS if agent.webid is None else MAX_DAYS * 86_400.0)
         end = min(request.end_at or now + DEFAULT_SECONDS[request.type], longest)
         secret = new_secret() if request.type == WEBSOCKET else None
+        home = self._home(agent)
+        subscriber = await self._pods.find(home) if home else None
         channel = Channel(new_id(), request.type, request.topic, target.pod, target.path,
                           keys.instance, agent, now, end, request.send_to,
-                          receive_hash(secret) if secret else None)
+                          receive_hash(secret) if secret else None,
+                          subscriber.instance if subscriber else None)
         await self.registry.add(channel, now)
         # answered once every process has polled since: a change made through any of them
         # right after the answer is told (a process polls every `poll` seconds)
@@ -158,7 +180,8 @@ class Notifications:
         await self.registry.refresh()
         channel = self.registry.by_id.get(channel_id)
         if channel is None or not channel.live(time.time()) or (
-                channel.agent.webid is not None and channel.agent.webid != agent.webid):
+                channel.agent.webid is not None and (channel.agent.webid, channel.agent.app)
+                != (agent.webid, agent.app)):
             raise NotFound("there is no such channel (or it has ended)")
         return channel
 
@@ -216,6 +239,8 @@ class Notifications:
                 await self._dispatch(changed)
             except Exception:
                 log.exception("notifications: a change could not be dispatched")
+            finally:
+                self._changes.task_done()
 
     async def _dispatch(self, changed: Changed) -> None:
         now = time.time()
@@ -226,6 +251,7 @@ class Notifications:
         for activity in activities(self.base_url, changed):
             listening = [c for c in self.registry.on(activity.topic)
                          if c.live(now) and c.instance == instance]
+            listening = [c for c in listening if await self._subscribed(c)]
             if listening:
                 allowed = await self._end_refused(
                     changed, [(c, activity.target) for c in listening], now)
@@ -250,6 +276,10 @@ class Notifications:
         sockets = [c.id for c in channels if c.type == WEBSOCKET]
         for channel in channels:
             if channel.type == WEBHOOK and channel.send_to:
+                if self._posting >= MAX_POSTS:
+                    log.warning("notifications: %d webhook deliveries waiting; one to %s "
+                                "was not sent", MAX_POSTS, _host(channel.send_to))
+                    continue
                 self._spawn(self._post(channel, text.encode()))
         if sockets:
             self._to_sockets(sockets, text)
@@ -269,18 +299,23 @@ class Notifications:
         410 ends the channel (the receiver is gone)."""
         assert channel.send_to is not None
         status: int | None = None
-        for delay in (*self._retries, None):
-            try:
-                status = await self._fetcher.post(channel.send_to, body, MEDIA_TYPE)
-            except FetchRefused:
-                status = None
-                break
-            except FetchError:
-                status = None
-            if status is not None and status != 429 and status < 500:
-                break  # delivered, or refused for good
-            if delay is not None:
-                await asyncio.sleep(delay)
+        self._posting += 1
+        try:
+            for delay in (*self._retries, None):
+                async with self._sending:  # at most SENDING posts on the wire at once
+                    try:
+                        status = await self._fetcher.post(channel.send_to, body, MEDIA_TYPE)
+                    except FetchRefused:
+                        status = None
+                        break
+                    except FetchError:
+                        status = None
+                if status is not None and status != 429 and status < 500:
+                    break  # delivered, or refused for good
+                if delay is not None:
+                    await asyncio.sleep(delay)
+        finally:
+            self._posting -= 1
         if status in (404, 410):
             await self.registry.remove([channel.id], time.time())
         if status is None or not 200 <= status <= 299:
@@ -295,11 +330,58 @@ class Notifications:
             await asyncio.sleep(self._poll)
             try:
                 await self._poll_once()
-                if time.monotonic() - swept >= SWEEP:
+                if time.monotonic() - swept >= self._sweep:
                     swept = time.monotonic()
                     await self.registry.sweep(time.time())
+                    await self._end_orphans()
             except Exception:
                 log.exception("notifications: polling failed; trying again")
+
+    async def _end_orphans(self) -> None:
+        """End the channels whose topic's pod, or whose subscriber's account, is gone (deleted
+        by any process, or through the command line): one lookup per pod named."""
+        instances: dict[str, str | None] = {}
+        gone = []
+        for channel in list(self.registry.by_id.values()):
+            for name, instance in ((channel.pod, channel.instance),
+                                   (self._home(channel.agent), channel.subscriber_instance)):
+                if name is None or instance is None:
+                    continue
+                if name not in instances:
+                    keys = await self._pods.find(name)
+                    instances[name] = keys.instance if keys else None
+                if instances[name] != instance:
+                    gone.append(channel.id)
+                    break
+        if gone:
+            await self.registry.remove(gone, time.time())
+
+    async def _subscribed(self, channel: Channel) -> bool:
+        """Whether the subscriber's account (one on this server) is still the one that
+        subscribed; a channel whose subscriber is gone ends."""
+        home = self._home(channel.agent)
+        if home is None or channel.subscriber_instance is None:
+            return True
+        keys = await self._pods.find(home)
+        if keys is not None and keys.instance == channel.subscriber_instance:
+            return True
+        await self.registry.remove([channel.id], time.time())
+        return False
+
+    def _home(self, agent: Agent) -> str | None:
+        """The name of the pod of a WebID on this server (``None``: elsewhere, or nobody)."""
+        if agent.webid is None or not agent.webid.startswith(self.base_url):
+            return None
+        return agent.webid[len(self.base_url):].split("/", 1)[0] or None
+
+    def _pod_gone(self, name: str, instance: str) -> None:
+        """A pod this process destroyed or replaced: its channels end, and those of its
+        owner's subscriptions elsewhere."""
+        ended = [c.id for c in self.registry.by_id.values()
+                 if (c.pod == name and c.instance == instance)
+                 or (c.subscriber_instance == instance and self._home(c.agent) == name)]
+        if ended:
+            self._spawn(self.registry.remove(ended, time.time()))
 
     async def _poll_once(self) -> None:
         await self.registry.refresh()
@@ -311,9 +393,12 @@ class Notifications:
                     _close(outbox)
         for seq, sealed in await self._backend.messages(self._cursor, now):
             self._cursor = seq
-            message = json.loads(self._system.open(FEED, sealed))
-            if message["o"] != self._origin:
-                self._to_sockets(message["c"], message["n"])
+            try:
+                message = json.loads(self._system.open(FEED, sealed))
+                if message["o"] != self._origin:
+                    self._to_sockets(message["c"], message["n"])
+            except Exception:  # one bad message (another deployment's?) stops no other
+                log.warning("notifications: a message of the feed could not be read")
 
     def _ended(self, channel: Channel) -> None:
         for outbox in self._sockets.pop(channel.id, ()):

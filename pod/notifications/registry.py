@@ -8,18 +8,23 @@ polls, and reads again only the shards whose versions changed. A channel made th
 process is so known to every other within a poll interval — and a channel ended anywhere
 (unsubscribed, expired, its subscriber's access gone) is gone everywhere.
 
-Bounds: at most :data:`PER_AGENT` live channels per subscriber (WebID, or app acting for a
-WebID; making one more ends that subscriber's oldest), at most :data:`ANONYMOUS` anonymous ones
-in all (the same rule) and :data:`MAX_CHANNELS` in all (refused past it: 503).
+Bounds: at most :data:`PER_AGENT` live channels per WebID, whichever apps made them (making
+one more ends that WebID's oldest); at most :data:`ANONYMOUS` anonymous ones in all and
+:data:`MAX_CHANNELS` in all — past those a subscription is refused (503), never made by ending
+someone else's. The counts are taken inside the write transaction, so concurrent subscriptions
+cannot pass them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Callable, Iterable
 
 from pod.errors import ServiceUnavailable
 from pod.notifications.channels import Channel
+from pod.store.sealed import SealedTransaction
 from pod.store.system import SystemRecords, dump
 
 SHARDS = 256
@@ -27,6 +32,7 @@ PER_AGENT = 100
 ANONYMOUS = 1_000
 MAX_CHANNELS = 100_000
 GENERATION = "notification-channels/generation"
+log = logging.getLogger(__name__)
 
 
 def shard_of(channel_id: str) -> str:
@@ -46,6 +52,8 @@ class Registry:
         self._shards: dict[str, dict[str, Channel]] = {}
         self._versions: dict[str, bytes | None] = {}
         self._generation: bytes | None = b"?"
+        self._reading = asyncio.Lock()  # one refresh at a time: none applies an older read
+        self._adding = asyncio.Lock()  # one subscription at a time, until it is committed
         self.by_id: dict[str, Channel] = {}
         self.by_topic: dict[str, set[str]] = {}
         self.by_receive: dict[str, str] = {}
@@ -59,6 +67,10 @@ class Registry:
     async def refresh(self) -> None:
         """Read again what changed in the store since the last look (one query when
         nothing did)."""
+        async with self._reading:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         async with self._system.read() as reader:
             [generation] = await reader.versions([GENERATION])
             if generation == self._generation:
@@ -79,18 +91,22 @@ class Registry:
     # --- writing ---------------------------------------------------------------------------
 
     async def add(self, channel: Channel, now: float) -> list[Channel]:
-        """Keep ``channel``; the subscriber's channels it pushed out (the oldest beyond the
-        bound), which end."""
+        """Keep ``channel``; the subscriber's channels it pushed out (its oldest beyond the
+        bound), which end. 503 when the server or the anonymous keep as many as they may."""
+        async with self._adding, self._system.write() as tx:  # counted where no other
+            await tx.put(GENERATION, b"{}")  # subscription runs: this process's, the store's
+            await self.refresh()
+            live = [c for c in self.by_id.values() if c.live(now)]
+            if len(live) >= MAX_CHANNELS or (channel.agent.webid is None and sum(
+                    c.agent.webid is None for c in live) >= ANONYMOUS):
+                raise ServiceUnavailable("this server keeps as many notification channels "
+                                         "as it can; try again later",
+                                         headers={"Retry-After": "60"})
+            mine = sorted((c for c in live if channel.agent.webid is not None
+                           and c.agent.webid == channel.agent.webid), key=lambda c: c.created)
+            evicted = mine[:max(0, len(mine) + 1 - PER_AGENT)]
+            await self._apply(tx, {channel.id: channel}, [c.id for c in evicted], now)
         await self.refresh()
-        if len(self.by_id) >= MAX_CHANNELS:
-            raise ServiceUnavailable("this server keeps as many notification channels as it "
-                                     "can; try again later", headers={"Retry-After": "60"})
-        mine = sorted((c for c in self.by_id.values()
-                       if _owner(c) == _owner(channel) and c.live(now)),
-                      key=lambda c: c.created)
-        bound = ANONYMOUS if channel.agent.webid is None else PER_AGENT
-        evicted = mine[:max(0, len(mine) + 1 - bound)]
-        await self._write({channel.id: channel}, [c.id for c in evicted], now)
         return evicted
 
     async def remove(self, ids: Iterable[str], now: float) -> None:
@@ -105,21 +121,25 @@ class Registry:
             await self._write({}, expired, now)
 
     async def _write(self, added: dict[str, Channel], removed: list[str], now: float) -> None:
-        names = {shard_of(i) for i in (*added, *removed)}
         async with self._system.write() as tx:
-            for name in sorted(names):
-                opened = await tx.get(name)
-                channels = _decode(opened.data) if opened else {}
-                for channel_id in removed:
-                    channels.pop(channel_id, None)
-                channels.update((i, c) for i, c in added.items() if shard_of(i) == name)
-                channels = {i: c for i, c in channels.items() if c.live(now)}
-                if channels:
-                    await tx.put(name, _encode(channels))
-                elif opened is not None:
-                    await tx.delete(name)
-            await tx.put(GENERATION, b"{}")  # a new version: every process reads again
+            await self._apply(tx, added, removed, now)
         await self.refresh()
+
+    @staticmethod
+    async def _apply(tx: SealedTransaction, added: dict[str, Channel], removed: list[str],
+                     now: float) -> None:
+        for name in sorted({shard_of(i) for i in (*added, *removed)}):
+            opened = await tx.get(name)
+            channels = _decode(opened.data) if opened else {}
+            for channel_id in removed:
+                channels.pop(channel_id, None)
+            channels.update((i, c) for i, c in added.items() if shard_of(i) == name)
+            channels = {i: c for i, c in channels.items() if c.live(now)}
+            if channels:
+                await tx.put(name, _encode(channels))
+            elif opened is not None:
+                await tx.delete(name)
+        await tx.put(GENERATION, b"{}")  # a new version: every process reads again
 
     def _replace(self, name: str, channels: dict[str, Channel]) -> None:
         old = self._shards.get(name, {})
@@ -146,12 +166,17 @@ class Registry:
         self._ended(channel)
 
 
-def _owner(channel: Channel) -> tuple[str | None, str | None]:
-    return channel.agent.webid, channel.agent.app
-
-
 def _decode(data: bytes) -> dict[str, Channel]:
-    return {c["id"]: Channel.from_json(c) for c in json.loads(data)}
+    """A shard's channels; one that cannot be read is left out (and said), not fatal."""
+    found = {}
+    for item in json.loads(data):
+        try:
+            channel = Channel.from_json(item)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            log.warning("notifications: a kept channel could not be read; it is left out")
+            continue
+        found[channel.id] = channel
+    return found
 
 
 def _encode(channels: dict[str, Channel]) -> bytes:

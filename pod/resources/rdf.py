@@ -19,7 +19,7 @@ from pyld import jsonld
 
 from pod.errors import InvalidSyntax, UnsupportedMediaType
 from vocab.contexts import CONTEXTS, document_loader
-from vocab.namespaces import ACL, DCTERMS, FOAF, LDP, PIM, SOLID, XSD, namespace_of
+from vocab.namespaces import ACL, DCTERMS, FOAF, LDP, NOTIFY, PIM, SOLID, XSD, namespace_of
 
 TURTLE = "text/turtle"
 JSON_LD = "application/ld+json"
@@ -33,7 +33,7 @@ FORMATS: dict[str, ox.RdfFormat] = {
 RDF_TYPES = tuple(FORMATS)
 PREFIXES = {"ldp": namespace_of(LDP), "acl": namespace_of(ACL), "foaf": namespace_of(FOAF),
             "solid": namespace_of(SOLID), "pim": namespace_of(PIM), "dc": namespace_of(DCTERMS),
-            "xsd": namespace_of(XSD)}
+            "xsd": namespace_of(XSD), "notify": namespace_of(NOTIFY)}
 _POSITION = re.compile(r"line (\d+) between columns (\d+)")
 
 

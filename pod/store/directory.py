@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cachetools import LRUCache
 from nacl import utils
 
@@ -38,6 +40,7 @@ class PodDirectory:
 
     def __init__(self, backend: Backend, keyring: Keyring, *, cache_size: int = 50_000):
         self._backend, self._keyring = backend, keyring
+        self._gone: list[Callable[[str, str], None]] = []
         # the least recently used go first: memory stays bounded however many pods are read
         self._cache: LRUCache[str, tuple[bytes, PodRow, PodKeys]] = LRUCache(cache_size)
 
@@ -82,6 +85,7 @@ class PodDirectory:
             await self._backend.replace_pod(old.pod_id, row)
         except VersionConflict:
             raise PodGone(name) from None
+        self._tell_gone(name, old)
         return staged.keys
 
     async def discard(self, staged: StagedPod) -> None:
@@ -96,4 +100,14 @@ class PodDirectory:
         if keys is None:
             return None
         await self._backend.drop_pod(keys.pod_id)
+        self._tell_gone(name, keys)
         return keys
+
+    def on_gone(self, listener: Callable[[str, str], None]) -> None:
+        """Call ``listener(name, instance)`` when this process destroys or replaces the pod
+        ``name`` whose instance was ``instance`` (others find out at their next lookup)."""
+        self._gone.append(listener)
+
+    def _tell_gone(self, name: str, keys: PodKeys) -> None:
+        for listener in self._gone:
+            listener(name, keys.instance)
