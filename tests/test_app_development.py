@@ -262,7 +262,9 @@ def test_who_may_ask_what_it_was_granted(dev: Server, community: Community) -> N
 
 
 def local_development_section() -> str:
-    return API_DOC[API_DOC.index("## 12. Local development"):]
+    section = API_DOC[API_DOC.index("## 12. Local development"):]
+    end = section.find("\n## ", 1)  # up to the next section
+    return section if end == -1 else section[:end]
 
 
 def fenced(text: str, language: str) -> list[str]:

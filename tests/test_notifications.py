@@ -356,7 +356,10 @@ def test_a_webhook_gets_each_notification_once_as_json_ld(srv: Server, alice: Me
 # --- bad requests ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("body", "headers", "status"), [
-    (b"{}", {"Content-Type": "text/turtle"}, 415),
+    (b"{}", {"Content-Type": "text/plain"}, 415),
+    (b"<#c> <#d>", {"Content-Type": "text/turtle"}, 400),
+    (b"<#c> a <http://www.w3.org/ns/solid/notifications#WebSocketChannel2023>.",
+     {"Content-Type": "text/turtle"}, 422),
     (b"not json", LD, 400),
     (b"[1]", LD, 400),
     (json.dumps({"type": WS, "topic": "{pod}x"}).encode(), LD, 422),
@@ -375,7 +378,8 @@ def test_a_webhook_gets_each_notification_once_as_json_ld(srv: Server, alice: Me
     (json.dumps({"@context": CONTEXT, "type": WS, "topic": "{pod}x", "sendTo": "{pod}"}
                 ).encode(), LD, 422),
     (b'{"@context": "' + b"x" * 9000 + b'"}', LD, 413),
-], ids=["media-type", "not-json", "not-an-object", "no-context", "wrong-type",
+], ids=["media-type", "turtle-broken", "turtle-no-topic", "not-json", "not-an-object",
+        "no-context", "wrong-type",
         "topic-elsewhere", "topic-query", "start-at", "end-at-past", "end-at-garbage",
         "accept-turtle", "send-to-on-socket", "too-large"])
 def test_bad_subscription_requests_get_a_clear_4xx_and_make_no_channel(
@@ -403,6 +407,22 @@ def test_terms_it_does_not_know_are_ignored_and_at_type_names_the_type(
     body = {"@context": [CONTEXT], "@type": WS, "topic": alice.pod + "x", "colour": "blue"}
     r = alice.own.request("POST", url, content=json.dumps(body), headers=LD)
     assert r.status_code == 200 and r.json()["type"] == WS, r.text
+
+
+def test_a_subscription_in_turtle_is_answered_in_turtle(srv: Server, alice: Member) -> None:
+    """Clients speaking Turtle subscribe in Turtle and get the channel described in Turtle."""
+    doc = alice.pod + "turtle.txt"
+    body = (f"@prefix notify: <http://www.w3.org/ns/solid/notifications#>.\n"
+            f"<> a notify:WebSocketChannel2023; notify:topic <{doc}>.\n")
+    r = alice.own.request("POST", f"{srv.base}.notifications/{WS}/", content=body.encode(),
+                          headers={"Content-Type": "text/turtle", "Accept": "text/turtle"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle"), r.text
+    graph = Graph().parse(data=r.text, format="turtle")
+    [receive] = graph.objects(None, NOTIFY.receiveFrom)
+    assert list(graph.objects(None, NOTIFY.topic)) == [URIRef(doc)]
+    with connect(str(receive)) as ws:
+        assert alice.own.request("PUT", doc, content=b"t", headers=TEXT).status_code == 201
+        assert hear(ws)["type"] == "Create"
 
 
 def test_the_storage_description_is_json_ld_on_request_and_answers_head(srv: Server) -> None:

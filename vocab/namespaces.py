@@ -465,7 +465,13 @@ class NOTIFY(DefinedNamespace):
     channelType: URIRef
     endAt: URIRef
     feature: URIRef
+    rate: URIRef
+    receiveFrom: URIRef
+    sendTo: URIRef
+    startAt: URIRef
+    state: URIRef
     subscription: URIRef
+    topic: URIRef
 
 
 #: The JSON-LD contexts of a subscription and of a notification (Solid Notifications Protocol

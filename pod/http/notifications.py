@@ -21,12 +21,14 @@ import logging
 import re
 from typing import Annotated, Any
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 
 from pod.deps import AgentDep, SettingsDep, service
-from pod.errors import NotFound, PayloadTooLarge
+from pod.errors import NotAcceptable, NotFound, PayloadTooLarge
 from pod.http.headers import cors
+from pod.negotiation import choose
 from pod.notifications.channels import (
     CHANNEL_TYPES,
     MAX_BODY,
@@ -37,7 +39,8 @@ from pod.notifications.channels import (
     parse_request,
 )
 from pod.notifications.hub import Notifications
-from vocab.namespaces import NOTIFICATION_CONTEXT
+from pod.resources import rdf
+from vocab.namespaces import NOTIFICATION_CONTEXT, NOTIFY, RDF, XSD, node_of
 
 router = APIRouter()
 PREFIX = "/.notifications/"
@@ -45,6 +48,8 @@ FEATURES = ["endAt", "accept"]
 _SOCKETS = PREFIX + "ws/"
 _SECRET = re.compile(re.escape(_SOCKETS) + r"[^\s\"?]*")
 NotificationsDep = Annotated[Notifications, Depends(service(Notifications))]
+RDF_TYPE, XSD_DATE_TIME = node_of(RDF.type), node_of(XSD.dateTime)
+TERMS = {name: node_of(NOTIFY[name]) for name in ("topic", "endAt", "receiveFrom", "sendTo")}
 
 
 class HideSecrets(logging.Filter):
@@ -83,6 +88,32 @@ def _json(body: dict[str, Any], origin: str | None, status: int = 200) -> Respon
                     media_type=MEDIA_TYPE, headers={**cors(origin), "Vary": "Origin"})
 
 
+def _answer_kind(request: Request) -> str:
+    """JSON-LD, or Turtle when the client prefers it (anything else: JSON-LD, never a 406
+    for a channel already made)."""
+    try:
+        return choose(request.headers.get("accept"), (MEDIA_TYPE, rdf.TURTLE))
+    except NotAcceptable:
+        return MEDIA_TYPE
+
+
+def _channel_answer(request: Request, channel: Channel, base_url: str,
+                    secret: str | None) -> Response:
+    described = _described(channel, base_url, secret)
+    if _answer_kind(request) == MEDIA_TYPE:
+        return _json(described, request.headers.get("origin"))
+    me = ox.NamedNode(described["id"])
+    triples = [ox.Triple(me, RDF_TYPE, ox.NamedNode(CHANNEL_TYPES[channel.type])),
+               ox.Triple(me, TERMS["topic"], ox.NamedNode(channel.topic)),
+               ox.Triple(me, TERMS["endAt"], ox.Literal(described["endAt"],
+                                                        datatype=XSD_DATE_TIME))]
+    for term in ("receiveFrom", "sendTo"):
+        if term in described:
+            triples.append(ox.Triple(me, TERMS[term], ox.NamedNode(described[term])))
+    return Response(rdf.serialize(triples, rdf.TURTLE), media_type=rdf.TURTLE,
+                    headers={**cors(request.headers.get("origin")), "Vary": "Origin, Accept"})
+
+
 @router.get(PREFIX + "{kind}/", include_in_schema=False)
 async def description(request: Request, kind: str, settings: SettingsDep) -> Response:
     """The subscription service: its channel type and features (§6)."""
@@ -108,7 +139,7 @@ async def subscribe(request: Request, kind: str, settings: SettingsDep,
                              settings.base_url, _kind(kind),
                              allow_private=settings.allow_private_fetch)
     channel, secret = await hub.subscribe(request_, agent)
-    return _json(_described(channel, settings.base_url, secret), request.headers.get("origin"))
+    return _channel_answer(request, channel, settings.base_url, secret)
 
 
 @router.get(PREFIX + "channels/{channel_id}", include_in_schema=False)
@@ -116,7 +147,7 @@ async def channel(request: Request, channel_id: str, settings: SettingsDep,
                   hub: NotificationsDep, agent: AgentDep) -> Response:
     """The channel, for its subscriber (its socket secret is not shown again)."""
     found = await hub.find(channel_id, agent)
-    return _json(_described(found, settings.base_url, None), request.headers.get("origin"))
+    return _channel_answer(request, found, settings.base_url, None)
 
 
 @router.delete(PREFIX + "channels/{channel_id}", include_in_schema=False)

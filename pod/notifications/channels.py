@@ -1,8 +1,9 @@
 """Notification channels (Solid Notifications Protocol 0.2 §4): what a subscriber asked for,
 checked field by field, and the channel the server keeps for it.
 
-A subscription request is JSON-LD in the notification context (§7.1) — the compact form every
-client sends — read as JSON with the context named, never fetched:
+A subscription request is JSON-LD in the notification context (§7.1) — the compact form most
+clients send — read as JSON with the context named, never fetched (or Turtle, read as the same
+terms):
 ``{"@context": [".../solid/notification/v1"], "type": "WebSocketChannel2023",
 "topic": "https://host/alice/notes/", "endAt": "2026-12-08T00:00:00Z"}``; a webhook adds
 ``"sendTo"``. The features offered are ``endAt`` (the server may end a channel sooner: at most
@@ -20,12 +21,15 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+import pyoxigraph as ox
+
 from auth.untrusted_json import JSONError, loads
 from auth.webhooks import WebhookRefused, check_webhook_url
 from pod.access.agent import Agent
 from pod.errors import BadRequest, Unprocessable, UnsupportedMediaType
+from pod.resources import rdf
 from pod.resources.paths import Target, parse_target
-from vocab.namespaces import NOTIFICATION_CONTEXT, NOTIFY, iri_of
+from vocab.namespaces import NOTIFICATION_CONTEXT, NOTIFY, RDF, iri_of, node_of
 
 WEBSOCKET = "WebSocketChannel2023"
 WEBHOOK = "WebhookChannel2023"
@@ -42,6 +46,11 @@ webhook's the longest offered."""
 ANONYMOUS_SECONDS = 3_600.0
 """An anonymous subscriber's channel (a socket on a public resource) lasts at most an hour."""
 _REFUSED = {"startAt", "state", "rate", "receiveFrom", "id"}
+_TERMS = {name: ox.NamedNode(iri_of(NOTIFY[name]))
+          for name in ("topic", "sendTo", "endAt", "accept", "startAt", "state", "rate",
+                       "receiveFrom")}
+_RDF_TYPE = node_of(RDF.type)
+ACCEPT_POST = f"{MEDIA_TYPE}, {rdf.TURTLE}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +135,18 @@ def parse_request(body: bytes, content_type: str | None, base_url: str, kind: st
     type ``kind``; raises 415 for another media type, 400 for what is not JSON, 422 for what
     this server cannot honour (each saying why)."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media not in (MEDIA_TYPE, "application/json"):
-        raise UnsupportedMediaType("a subscription request is JSON-LD (application/ld+json)",
-                                   headers={"Accept-Post": MEDIA_TYPE})
-    try:
-        found = loads(body)
-    except (JSONError, UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"the subscription request is not JSON: {exc}") from None
-    if not isinstance(found, dict):
-        raise BadRequest("the subscription request must be a JSON object")
+    if media == rdf.TURTLE:
+        found = _from_turtle(body, base_url)
+    elif media in (MEDIA_TYPE, "application/json"):
+        try:
+            found = loads(body)
+        except (JSONError, UnicodeDecodeError, ValueError) as exc:
+            raise BadRequest(f"the subscription request is not JSON: {exc}") from None
+        if not isinstance(found, dict):
+            raise BadRequest("the subscription request must be a JSON object")
+    else:
+        raise UnsupportedMediaType("a subscription request is JSON-LD (application/ld+json) "
+                                   "or Turtle", headers={"Accept-Post": ACCEPT_POST})
     _context(found.get("@context"))
     refused = sorted(_REFUSED & found.keys())
     if refused:
@@ -163,6 +175,27 @@ def parse_request(body: bytes, content_type: str | None, base_url: str, kind: st
                             "come on the socket at its receiveFrom URL")
     end_at = _end(found.get("endAt"), time.time() if now is None else now)
     return Request(kind, topic, target, send_to, end_at)
+
+
+def _from_turtle(body: bytes, base_url: str) -> dict[str, Any]:
+    """A subscription request in Turtle, as the JSON-LD terms it states: the one subject
+    naming a ``notify:topic``, its type and its other fields."""
+    triples = rdf.parse(body, rdf.TURTLE, base_url)
+    subjects = {t.subject for t in triples if t.predicate == _TERMS["topic"]}
+    if len(subjects) != 1:
+        raise Unprocessable("a subscription request names one channel with one notify:topic")
+    [me] = subjects
+    found: dict[str, Any] = {"@context": NOTIFICATION_CONTEXT}
+    for t in triples:
+        value = t.object.value if isinstance(t.object, ox.NamedNode | ox.Literal) else None
+        if t.subject != me or value is None:
+            continue
+        if t.predicate == _RDF_TYPE and value in CHANNEL_TYPES.values():
+            found["type"] = value
+        for term, predicate in _TERMS.items():
+            if t.predicate == predicate:
+                found[term] = value
+    return found
 
 
 def _context(context: object) -> None:
