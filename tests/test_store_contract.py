@@ -410,6 +410,23 @@ def test_expired_messages_go_and_the_last_number_stays(
     run(opener, go)
 
 
+def test_expired_messages_are_purged_on_demand_and_the_last_number_stays(
+        opener: Opener) -> None:
+    """``purge_messages`` deletes exactly the expired messages (however few were published
+    since), and no number is given again afterwards."""
+    async def go(backend: CopyableBackend) -> None:
+        now = time.time()
+        old = [await backend.publish(b"old%d" % i, now - 1) for i in range(2)]
+        kept = await backend.publish(b"kept", now + 60)
+        assert await backend.purge_messages(now) == 2
+        assert await backend.messages(0, 0) == [(kept, b"kept")]  # (read as of 1970)
+        assert await backend.purge_messages(now) == 0
+        assert await backend.last_message() == kept > old[-1]
+        assert await backend.publish(b"next", now + 60) > kept
+
+    run(opener, go)
+
+
 def test_messages_reach_every_process_none_skipped_none_twice(opener: Opener) -> None:
     """Two processes (backends on one store) publish at once while a third reads with its
     cursor, again and again: it gets every message once, in order, with the numbers the

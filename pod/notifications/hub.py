@@ -334,6 +334,8 @@ class Notifications:
                     swept = time.monotonic()
                     await self.registry.sweep(time.time())
                     await self._end_orphans()
+                    # expired messages go now, not only when enough are published after them
+                    await self._backend.purge_messages(time.time())
             except Exception:
                 log.exception("notifications: polling failed; trying again")
 

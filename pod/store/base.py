@@ -39,7 +39,8 @@ Obligations of every backend (checked by ``tests/test_store_contract.py``):
   later finds a new message numbered ``n`` or less. ``last_message`` never goes backwards (not
   even once the messages are deleted): a new reader starts there. Messages are opaque bytes
   (sealed by the caller), not user data, not durable, never copied; expired ones are deleted
-  now and then, and a backend may drop the oldest beyond a bound of its own (100,000).
+  now and then, and at once by ``purge_messages``, and a backend may drop the oldest beyond a
+  bound of its own (100,000).
 
 Moving a deployment between backends (``commonpod store copy``) uses :class:`Copyable`: every
 row of the three tables as it is, sealed, in one snapshot.
@@ -147,6 +148,10 @@ class Backend(Protocol):
         ...
     async def last_message(self) -> int:
         """The highest sequence number given so far (0 when none): where a new reader starts."""
+        ...
+    async def purge_messages(self, now: float) -> int:
+        """Delete the messages expired at ``now`` (however few were published since the last
+        purge); how many went."""
         ...
     async def close(self) -> None: ...
 

@@ -521,6 +521,12 @@ class PostgresBackend:
                     "ORDER BY seq LIMIT $3", after, now, limit)
         return [(row[0], row[1]) for row in rows]
 
+    async def purge_messages(self, now: float) -> int:
+        async with self._connection(self._writers) as conn:
+            with self._faults():
+                done: str = await conn.execute("DELETE FROM messages WHERE expires < $1", now)
+        return int(done.rsplit(" ", 1)[-1])
+
     async def last_message(self) -> int:
         # under the publishers' lock (shared): a number taken by a publish not committed yet
         # is not given, or a reader starting there would never see that message

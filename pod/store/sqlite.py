@@ -463,6 +463,10 @@ class SQLiteBackend:
             (after, now, limit)).fetchall()
         return [(row[0], row[1]) for row in rows]
 
+    async def purge_messages(self, now: float) -> int:
+        return self._marks_connection().execute(
+            "DELETE FROM messages WHERE expires < ?", (now,)).rowcount
+
     async def last_message(self) -> int:
         row = self._marks_connection().execute(
             "SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
