@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
+from auth.accounts import instance_of
 from auth.fetch import Fetcher, FetchError, FetchRefused
 from pod.access.agent import Agent
 from pod.access.audit import AccessLog
@@ -88,6 +89,8 @@ METHOD = "SUBSCRIBE"
 
 log = logging.getLogger(__name__)
 Outbox = asyncio.Queue[str | None]
+Seen = dict[tuple[str, str], str | None]
+"""Instances looked up, by ``("pod", name)`` or ``("webid", WebID)`` (``None``: gone)."""
 
 
 class Notifications:
@@ -162,12 +165,11 @@ class Notifications:
         longest = now + (ANONYMOUS_SECONDS if agent.webid is None else MAX_DAYS * 86_400.0)
         end = min(request.end_at or now + DEFAULT_SECONDS[request.type], longest)
         secret = new_secret() if request.type == WEBSOCKET else None
-        home = self._home(agent)
-        subscriber = await self._pods.find(home) if home else None
+        subscriber = await instance_of(self._pods, self.base_url, agent.webid) \
+            if agent.webid else None
         channel = Channel(new_id(), request.type, request.topic, target.pod, target.path,
                           keys.instance, agent, now, end, request.send_to,
-                          receive_hash(secret) if secret else None,
-                          subscriber.instance if subscriber else None)
+                          receive_hash(secret) if secret else None, subscriber)
         await self.registry.add(channel, now)
         # answered once every process has polled since: a change made through any of them
         # right after the answer is told (a process polls every `poll` seconds)
@@ -248,10 +250,15 @@ class Notifications:
         if _access_changed(changed):
             mine = [c for c in self.registry.by_id.values() if c.instance == instance]
             await self._end_refused(changed, [(c, c.target) for c in mine], now)
+        seen: Seen = {("pod", changed.target.pod): instance}
         for activity in activities(self.base_url, changed):
-            listening = [c for c in self.registry.on(activity.topic)
-                         if c.live(now) and c.instance == instance]
-            listening = [c for c in listening if await self._subscribed(c)]
+            listening: list[Channel] = []
+            gone: list[Channel] = []
+            for channel in self.registry.on(activity.topic):
+                if channel.live(now):
+                    (gone if await self._gone(channel, seen) else listening).append(channel)
+            if gone:
+                await self.registry.remove([c.id for c in gone], now)
             if listening:
                 allowed = await self._end_refused(
                     changed, [(c, activity.target) for c in listening], now)
@@ -341,47 +348,34 @@ class Notifications:
 
     async def _end_orphans(self) -> None:
         """End the channels whose topic's pod, or whose subscriber's account, is gone (deleted
-        by any process, or through the command line): one lookup per pod named."""
-        instances: dict[str, str | None] = {}
-        gone = []
-        for channel in list(self.registry.by_id.values()):
-            for name, instance in ((channel.pod, channel.instance),
-                                   (self._home(channel.agent), channel.subscriber_instance)):
-                if name is None or instance is None:
-                    continue
-                if name not in instances:
-                    keys = await self._pods.find(name)
-                    instances[name] = keys.instance if keys else None
-                if instances[name] != instance:
-                    gone.append(channel.id)
-                    break
+        by any process, or through the command line): one lookup per pod or WebID."""
+        seen: Seen = {}
+        gone = [c.id for c in list(self.registry.by_id.values()) if await self._gone(c, seen)]
         if gone:
             await self.registry.remove(gone, time.time())
 
-    async def _subscribed(self, channel: Channel) -> bool:
-        """Whether the subscriber's account (one on this server) is still the one that
-        subscribed; a channel whose subscriber is gone ends."""
-        home = self._home(channel.agent)
-        if home is None or channel.subscriber_instance is None:
+    async def _gone(self, channel: Channel, seen: Seen) -> bool:
+        """Whether the topic's pod, or the subscriber's account on this server, is no longer
+        the one the channel was made for (its name deleted, or taken again); ``seen`` holds
+        the instances looked up already."""
+        if ("pod", channel.pod) not in seen:
+            keys = await self._pods.find(channel.pod)
+            seen["pod", channel.pod] = keys.instance if keys else None
+        if seen["pod", channel.pod] != channel.instance:
             return True
-        keys = await self._pods.find(home)
-        if keys is not None and keys.instance == channel.subscriber_instance:
-            return True
-        await self.registry.remove([channel.id], time.time())
-        return False
-
-    def _home(self, agent: Agent) -> str | None:
-        """The name of the pod of a WebID on this server (``None``: elsewhere, or nobody)."""
-        if agent.webid is None or not agent.webid.startswith(self.base_url):
-            return None
-        return agent.webid[len(self.base_url):].split("/", 1)[0] or None
+        webid = channel.agent.webid
+        if webid is None or channel.subscriber_instance is None:
+            return False
+        if ("webid", webid) not in seen:
+            seen["webid", webid] = await instance_of(self._pods, self.base_url, webid)
+        return seen["webid", webid] != channel.subscriber_instance
 
     def _pod_gone(self, name: str, instance: str) -> None:
         """A pod this process destroyed or replaced: its channels end, and those of its
-        owner's subscriptions elsewhere."""
+        owner's subscriptions elsewhere (an instance names one pod among all that ever had
+        the name)."""
         ended = [c.id for c in self.registry.by_id.values()
-                 if (c.pod == name and c.instance == instance)
-                 or (c.subscriber_instance == instance and self._home(c.agent) == name)]
+                 if instance in (c.instance, c.subscriber_instance)]
         if ended:
             self._spawn(self.registry.remove(ended, time.time()))
 

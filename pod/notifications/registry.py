@@ -90,9 +90,9 @@ class Registry:
 
     # --- writing ---------------------------------------------------------------------------
 
-    async def add(self, channel: Channel, now: float) -> list[Channel]:
-        """Keep ``channel``; the subscriber's channels it pushed out (its oldest beyond the
-        bound), which end. 503 when the server or the anonymous keep as many as they may."""
+    async def add(self, channel: Channel, now: float) -> None:
+        """Keep ``channel``, ending the subscriber's oldest beyond the bound; 503 when the
+        server or the anonymous keep as many as they may."""
         async with self._adding, self._system.write() as tx:  # counted where no other
             await tx.put(GENERATION, b"{}")  # subscription runs: this process's, the store's
             await self.refresh()
@@ -107,7 +107,6 @@ class Registry:
             evicted = mine[:max(0, len(mine) + 1 - PER_AGENT)]
             await self._apply(tx, {channel.id: channel}, [c.id for c in evicted], now)
         await self.refresh()
-        return evicted
 
     async def remove(self, ids: Iterable[str], now: float) -> None:
         """End the channels ``ids`` (those still kept)."""
