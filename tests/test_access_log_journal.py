@@ -8,18 +8,22 @@ import asyncio
 import random
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from pod.access.audit import FOLD_AT, JOURNAL_PIECES, AccessLog, AccessRecord
 from pod.access.log_format import chunk_name, day_of, piece_name
 from pod.access.tally import REFUSALS_KEPT
 from pod.resources.provision import create_pod
 from pod.runtime import open_runtime
+from pod.settings import Settings
 from pod.settings import load as load_settings
 from pod.store.sealed import PodKeys
 from tests.conftest import cli, new_server
+from tests.postgres import fresh_database
 
 BASE = "https://pod.example/"
 
@@ -137,10 +141,23 @@ def test_the_tally_reads_the_same_before_and_after_a_fold(tmp_path: Path) -> Non
     asyncio.run(run())
 
 
-def test_two_writers_of_one_pod_lose_and_repeat_nothing(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings of a fresh data directory on SQLite, or on a PostgreSQL database of its own."""
+    data = tmp_path / "data"
+    if request.param == "sqlite":
+        yield load_settings({"data_dir": _init(data)})
+        return
+    with fresh_database() as url:
+        cli("init", "--base-url", BASE, "--store", url, data_dir=data)
+        yield load_settings({"data_dir": data, "store": url})
+
+
+def test_two_writers_of_one_pod_lose_and_repeat_nothing(store_settings: Settings) -> None:
     """Two logs over one store (as two processes over one database), taking turns on the same
-    pods, each with its own stale idea of the journal: every record is read back once."""
-    settings = load_settings({"data_dir": _init(tmp_path / "data")})
+    pods, each with its own stale idea of the journal: every record is read back once — their
+    pieces refused where the other moved the journal, and folded instead."""
+    settings = store_settings
     now = float(int(time.time()))
 
     async def run() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from pod.errors import VersionConflict
 from pod.store.backends import open_backend
-from pod.store.base import ABSENT, CopyableBackend, PodRow, Record
+from pod.store.base import ABSENT, Append, CopyableBackend, PodRow, Record
 from tests.postgres import fresh_database
 
 P1, P2 = b"p" * 16, b"q" * 16
@@ -90,6 +90,70 @@ def test_expected_versions(opener: Opener) -> None:
                 await tx.delete(b"k", expect=b"v1")
         async with backend.read(P1) as r:
             assert (await r.get(b"k")).version == b"v2"
+
+    run(opener, go)
+
+
+def test_append_many_adds_where_nothing_is_after_what_it_names(opener: Opener) -> None:
+    """``append_many``: one commit for many pods; each item only where no record is and, with
+    ``after``, only if that record exists; which were stored comes back in order."""
+    P3 = b"r" * 16
+
+    async def go(backend: CopyableBackend) -> None:
+        other = await opener()
+        try:
+            async with backend.write(P1) as tx:
+                await tx.put(b"j0", b"first", b"v0")
+            async with backend.write(P2) as tx:
+                await tx.put(b"taken", b"kept", b"v0")
+            stored = await backend.append_many([
+                Append(P1, b"j1", b"second", b"v1", after=b"j0"),  # after an existing one
+                Append(P2, b"taken", b"lost", b"v1"),  # a record is there already
+                Append(P3, b"j1", b"orphan", b"v1", after=b"j0"),  # P3 has no j0
+            ])
+            assert stored == [True, False, False]
+            async with other.read(P1) as r:  # committed: another connection sees it
+                assert await r.get(b"j1") == Record(b"second", b"v1")
+            async with other.read(P2) as r:
+                assert await r.get(b"taken") == Record(b"kept", b"v0")
+            async with other.read(P3) as r:
+                assert await r.get(b"j1") is None
+            assert await backend.append_many([]) == []
+            with pytest.raises(ValueError):
+                await backend.append_many([Append(P1, b"a", b"1", b"v"),
+                                           Append(P1, b"b", b"2", b"v")])
+            async with other.read(P1) as r:
+                assert await r.get(b"a") is None and await r.get(b"b") is None
+        finally:
+            await other.close()
+
+    run(opener, go)
+
+
+def test_append_many_waits_for_each_pods_other_writes(opener: Opener) -> None:
+    """An append and a transaction of the same pod are serialised: the append sees the
+    transaction's record as there (refused), or the transaction sees the appended one."""
+    async def writer(backend: CopyableBackend) -> str:
+        async with backend.write(P1) as tx:
+            seen = await tx.get(b"k")
+            await asyncio.sleep(0.01)  # hold the pod's write open
+            if seen is None:
+                await tx.put(b"k", b"tx", b"v1")
+                return "tx"
+            return "append"
+
+    async def go(backend: CopyableBackend) -> None:
+        for _ in range(3):
+            async with backend.write(P1) as tx:
+                await tx.delete(b"k")
+            first = asyncio.ensure_future(writer(backend))
+            await asyncio.sleep(0.001)
+            stored = await backend.append_many([Append(P1, b"k", b"appended", b"v2")])
+            winner = await first
+            async with backend.read(P1) as r:
+                value = (await r.get(b"k")).value
+            assert (winner, stored, value) in (("tx", [False], b"tx"),
+                                               ("append", [True], b"appended"))
 
     run(opener, go)
 

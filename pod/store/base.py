@@ -12,6 +12,10 @@ Obligations of every backend (checked by ``tests/test_store_contract.py``):
   it raises. Writes of one pod are serialised: a transaction sees every earlier commit.
 * ``put``/``delete`` with ``expect`` compare the current version first and raise
   :class:`~pod.errors.VersionConflict` on mismatch (``ABSENT`` expects no record).
+* ``append_many(items)`` adds one new record to each of many pods in one commit, durably before
+  it returns, serialised with each pod's other writes: each :class:`Append` is stored only where
+  no record is under its key and, with ``after``, only if a record was under ``after`` (in the
+  same pod) before the call; it answers which were stored. At most one item per pod.
 * Pods and their wrapped keys live in the backend too (``create_pod``, ``find_pod``,
   ``drop_pod``); ``drop_pod`` destroys the wrapped key in its own commit *before* it removes
   any data row, so a crash in between leaves only rows nobody can open.
@@ -74,6 +78,25 @@ class PodRow:
     wrapped_key: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Append:
+    """One new record for :meth:`Backend.append_many`: ``value`` sealed with ``version`` under
+    ``key`` of pod ``pod``, stored only where no record is, and (with ``after``) only if a
+    record is under ``after``."""
+
+    pod: bytes
+    key: bytes
+    value: bytes
+    version: bytes
+    after: bytes | None = None
+
+
+def one_per_pod(items: list[Append]) -> None:
+    """``ValueError`` unless every item of an :meth:`Backend.append_many` names its own pod."""
+    if len({item.pod for item in items}) != len(items):
+        raise ValueError("append_many takes at most one item per pod")
+
+
 class Reader(Protocol):
     async def get(self, key: bytes) -> Record | None:
         """The record under ``key``, or ``None``."""
@@ -104,6 +127,11 @@ class Backend(Protocol):
     def read(self, pod: bytes) -> AbstractAsyncContextManager[Reader]: ...
 
     def write(self, pod: bytes) -> AbstractAsyncContextManager[Transaction]: ...
+
+    async def append_many(self, items: list[Append]) -> list[bool]:
+        """Store each of ``items`` where it may be (see :class:`Append`), all in one commit;
+        whether each was stored, in order. ``ValueError`` when two items name one pod."""
+        ...
 
     async def create_pod(self, pod: PodRow, name_index: bytes) -> None:
         """Register a pod; raises ``VersionConflict`` when ``name_index`` is taken."""

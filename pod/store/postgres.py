@@ -49,7 +49,7 @@ from pod.errors import (
     VersionConflict,
 )
 from pod.settings import redacted
-from pod.store.base import ABSENT, TABLES, PodRow, Record, Row
+from pod.store.base import ABSENT, TABLES, Append, PodRow, Record, Row, one_per_pod
 
 log = logging.getLogger("commonpod")
 
@@ -320,9 +320,11 @@ class PostgresBackend:
 
     @asynccontextmanager
     async def _transaction(self, *pods: bytes) -> AsyncIterator[Connection]:
-        """A write transaction holding the locks of ``pods``, committed before returning."""
+        """A write transaction holding the locks of ``pods`` (taken in one order, so two
+        transactions of several pods never wait for each other), committed before returning."""
         async with self._connection(self._writers) as conn:
-            locks = "".join(f"; SELECT pg_advisory_xact_lock({_lock_key(p)})" for p in pods)
+            locks = "".join(f"; SELECT pg_advisory_xact_lock({key})"
+                            for key in sorted({_lock_key(p) for p in pods}))
             with self._faults():
                 await conn.execute("BEGIN" + locks)  # one round trip (integers only)
             try:
@@ -337,6 +339,25 @@ class PostgresBackend:
     async def write(self, pod: bytes) -> AsyncIterator[_Transaction]:
         async with self._transaction(pod) as conn:
             yield _Transaction(conn, pod, self._faults)
+
+    async def append_many(self, items: list[Append]) -> list[bool]:
+        one_per_pod(items)
+        if not items:
+            return []
+        async with self._transaction(*(item.pod for item in items)) as conn:
+            with self._faults():
+                rows = await conn.fetch(
+                    "INSERT INTO records (pod_id, key, version, value) "
+                    "SELECT a.pod, a.key, a.version, a.value FROM unnest($1::bytea[], "
+                    "$2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[]) "
+                    "AS a(pod, key, version, value, after) "
+                    "WHERE a.after IS NULL OR EXISTS (SELECT 1 FROM records r "
+                    "WHERE r.pod_id = a.pod AND r.key = a.after) "
+                    "ON CONFLICT (pod_id, key) DO NOTHING RETURNING pod_id",
+                    *([getattr(item, field) for item in items]
+                      for field in ("pod", "key", "version", "value", "after")))
+        stored = {row[0] for row in rows}
+        return [item.pod in stored for item in items]
 
     async def create_pod(self, pod: PodRow, name_index: bytes) -> None:
         async with self._transaction() as conn:

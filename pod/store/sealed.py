@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from nacl import utils
 
-from pod.store.base import Backend, Reader, Record, Transaction
+from pod.store.base import Append, Backend, Reader, Record, Transaction
 from pod.store.keys import aead_open, aead_seal, subkey
 
 VERSION_BYTES = 12
@@ -147,6 +147,18 @@ class SealedStore:
     async def read(self, keys: PodKeys) -> AsyncIterator[SealedReader]:
         async with self.backend.read(keys.pod_id) as raw:
             yield SealedReader(raw, keys)
+
+    async def append_many(self, items: list[tuple[PodKeys, str, bytes, str | None]]
+                          ) -> list[bool]:
+        """Add a record to each of many pods in one commit: ``(keys, name, data, after)``
+        stores ``data`` under ``name`` where no record is and, with ``after``, only if a
+        record is under ``after``; whether each was stored. At most one item per pod."""
+        sealed = []
+        for keys, name, data, after in items:
+            blind, version = keys.blind(name), utils.random(VERSION_BYTES)
+            sealed.append(Append(keys.pod_id, blind, keys.seal(blind, version, data), version,
+                                 None if after is None else keys.blind(after)))
+        return await self.backend.append_many(sealed)
 
     @asynccontextmanager
     async def write(self, keys: PodKeys) -> AsyncIterator[SealedTransaction]:

@@ -37,7 +37,7 @@ from pod.errors import (
     StoreError,
     VersionConflict,
 )
-from pod.store.base import ABSENT, TABLES, PodRow, Record, Row
+from pod.store.base import ABSENT, TABLES, Append, PodRow, Record, Row, one_per_pod
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keyring (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL);
@@ -128,6 +128,13 @@ async def _begin_immediate(conn: sqlite3.Connection) -> None:
                 raise
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.02)
+
+
+_APPEND = (
+    "INSERT INTO records (pod_id, key, version, value) SELECT ?1, ?2, ?3, ?4 "
+    "WHERE ?5 IS NULL OR EXISTS (SELECT 1 FROM records WHERE pod_id = ?1 AND key = ?5) "
+    "ON CONFLICT DO NOTHING")
+"""One :class:`Append`: stored where no record is, after the record it names (if any)."""
 
 
 class _Reader:
@@ -259,6 +266,20 @@ class SQLiteBackend:
 
     @asynccontextmanager
     async def write(self, pod: bytes) -> AsyncIterator[_Transaction]:
+        async with self._in_batch() as conn:
+            yield _Transaction(conn, pod)
+
+    async def append_many(self, items: list[Append]) -> list[bool]:
+        one_per_pod(items)
+        async with self._in_batch() as conn:
+            with _storage():
+                return [conn.execute(_APPEND, (item.pod, item.key, item.version, item.value,
+                                               item.after)).rowcount == 1 for item in items]
+
+    @asynccontextmanager
+    async def _in_batch(self) -> AsyncIterator[sqlite3.Connection]:
+        """A savepoint of the writer in the open group-commit batch (one is begun when none
+        is open); once the block is done, waits for the batch's commit."""
         async with self._lock:
             if self._batch is None:
                 with _storage():
@@ -268,7 +289,7 @@ class SQLiteBackend:
             batch = self._batch
             self._writer.execute("SAVEPOINT request")
             try:
-                yield _Transaction(self._writer, pod)
+                yield self._writer
             except BaseException as exc:
                 if isinstance(exc, InsufficientStorage) and not isinstance(exc, QuotaExceeded):
                     self._note(full=True)  # (a pod's quota is not the disk's)
