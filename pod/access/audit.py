@@ -76,8 +76,8 @@ JOURNAL_PIECES = 128
 FOLD_AT = 64
 #: pods whose buffers one flush writes at once: their journal pieces in one call to the store
 #: and one commit, sealed and stored back to back on the event loop (about 45 µs a pod, so
-#: requests wait up to 3 ms for a group), their folds in transactions started together
-FLUSH_GROUP = 64
+#: requests wait up to 1.5 ms for a group), their folds in transactions started together
+FLUSH_GROUP = 32
 #: pods whose journal state (next piece, day of the last fold) this process remembers
 JOURNAL_STATES = 100_000
 
