@@ -55,6 +55,12 @@ class PodKeys:
     def seal(self, blind: bytes, version: bytes, data: bytes) -> bytes:
         return aead_seal(self._seal, data, self.pod_id + blind + version)
 
+    def new_record(self, name: str, data: bytes) -> tuple[bytes, bytes, bytes]:
+        """``data`` as a new record under ``name``: its blinded key, a fresh random version
+        and the value sealed with both."""
+        blind, version = self.blind(name), utils.random(VERSION_BYTES)
+        return blind, version, self.seal(blind, version, data)
+
     def open(self, blind: bytes, version: bytes, sealed: bytes) -> bytes:
         return aead_open(self._seal, sealed, self.pod_id + blind + version)
 
@@ -123,9 +129,8 @@ class SealedTransaction(SealedReader):
         return found
 
     async def put(self, name: str, data: bytes, expect: bytes | None = None) -> bytes:
-        blind = self._keys.blind(name)
-        version = utils.random(VERSION_BYTES)
-        await self._raw.put(blind, self._keys.seal(blind, version, data), version, expect)
+        blind, version, sealed = self._keys.new_record(name, data)
+        await self._raw.put(blind, sealed, version, expect)
         if name in self._ahead:
             self._ahead[name] = Opened(data, version)
         return version
@@ -153,12 +158,12 @@ class SealedStore:
         """Add a record to each of many pods in one commit: ``(keys, name, data, after)``
         stores ``data`` under ``name`` where no record is and, with ``after``, only if a
         record is under ``after``; whether each was stored. At most one item per pod."""
-        sealed = []
+        appends = []
         for keys, name, data, after in items:
-            blind, version = keys.blind(name), utils.random(VERSION_BYTES)
-            sealed.append(Append(keys.pod_id, blind, keys.seal(blind, version, data), version,
-                                 None if after is None else keys.blind(after)))
-        return await self.backend.append_many(sealed)
+            blind, version, sealed = keys.new_record(name, data)
+            appends.append(Append(keys.pod_id, blind, sealed, version,
+                                  None if after is None else keys.blind(after)))
+        return await self.backend.append_many(appends)
 
     @asynccontextmanager
     async def write(self, keys: PodKeys) -> AsyncIterator[SealedTransaction]:

@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from nacl import utils
-
 from pod.errors import VersionConflict
 from pod.store.base import ABSENT
 from pod.store.keys import Keyring, subkey
@@ -46,8 +44,8 @@ class SystemRecords:
     def seal(self, purpose: str, data: bytes) -> bytes:
         """``data`` sealed under the server's key for ``purpose``, for ephemeral messages
         between the processes sharing the store (a random nonce each time)."""
-        nonce = utils.random(VERSION_BYTES)
-        return nonce + self._keys.seal(self._keys.blind(purpose), nonce, data)
+        _, nonce, sealed = self._keys.new_record(purpose, data)
+        return nonce + sealed
 
     def open(self, purpose: str, sealed: bytes) -> bytes:
         """What :meth:`seal` sealed for ``purpose``; raises if it was not (or was altered)."""
