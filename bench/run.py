@@ -106,8 +106,8 @@ GRANT_METHOD = """- Grant row (Commonpod only; the CSS has no access grants): a 
   before the rows. So every request also checks the grant (WAC ∪ the grants given to that
   WebID) and writes a record to the owner's access log, which the checks read back afterwards
   (`/.api/log`). Its ratio compares with the CSS's authenticated GET Turtle (DPoP). Every
-  request by someone other than the pod's owner is logged: the anonymous GET Turtle row on the
-  public pod too.
+  request by someone other than the pod's owner is logged; the anonymous reads of the rows on
+  the public pod are counted (one count per document and day, written every 30 s).
 """
 DEFAULT_RATE = 1000.0  # requests/s a DPoP row is assumed to reach when nothing says better
 MAX_DPOP_RUN_S = 120  # a DPoP run must end well inside a proof's lifetime (PROOF_LIFETIME_S)

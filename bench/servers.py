@@ -147,6 +147,23 @@ def others_cpu_seconds() -> float:
     return busy - sum(u.ru_utime + u.ru_stime for u in usages)
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the machine's PostgreSQL processes (``postgres``: its
+    postmaster, the backends serving connections, its background writers), live ones only: a
+    pooled connection's backend lives as long as the server that opened it."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
+            ticks += _stat_fields(int(entry.name))[1]
+    return ticks / CLOCK_TICKS
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

@@ -20,14 +20,12 @@ within 1.5× of p99 with 1,000, on both backends.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shlex
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import spread
 from servers import ServerProcess, _run, free_port
@@ -72,15 +70,6 @@ def _port_of(data: Path) -> int:
         if line.startswith("base_url"):
             return int(line.split(":")[-1].strip(" /\"'"))
     raise RuntimeError(f"{data}/settings.toml names no base_url")
-
-
-async def _sql(url: str, statement: str) -> list[tuple[object, ...]]:
-    import asyncpg
-    conn = await asyncpg.connect(url)
-    try:
-        return [tuple(r) for r in await conn.fetch(statement)]
-    finally:
-        await conn.close()
 
 
 def resources(size: str) -> int:
@@ -137,23 +126,11 @@ def main(argv: list[str] | None = None) -> int:
             print(results[-1], flush=True)
             if not args.postgres:
                 continue
-            name = f"cp_size_{uuid.uuid4().hex[:12]}"
-            url = urlsplit(args.postgres)._replace(path="/" + name).geturl()
-            asyncio.run(_sql(args.postgres, f'CREATE DATABASE "{name}"'))
-            try:
-                started = time.monotonic()
-                _run([*shlex.split(args.commonpod), "store", "copy", "--from",
-                      str(data / "commonpod.db"), "--to", url])
-                copied = time.monotonic() - started
-                asyncio.run(_sql(url, "VACUUM ANALYZE"))
-                [(pg_bytes,)] = asyncio.run(
-                    _sql(url, "SELECT pg_database_size(current_database())"))
-                assert isinstance(pg_bytes, int)
+            with spread.postgres_copy(args.postgres, args.commonpod, data) as (
+                    url, copied, pg_bytes):
                 results.append((f"PostgreSQL (copied in {copied:,.0f} s)", size, seeded,
                                 pg_bytes, measure(args, data, url, work)))
                 print(results[-1], flush=True)
-            finally:
-                asyncio.run(_sql(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     out = table(args, results)
     print(out)
     if args.output:

@@ -9,11 +9,17 @@ every pod gets its starting resources plus ``--per-pod`` small Turtle documents 
 readable ``/pub/`` container. ``--data DIR`` keeps the seeded data directory and reuses it when
 it exists. Then, for each N, a fresh ``commonpod serve`` is put under wrk load for
 ``--warmup`` + ``--duration`` seconds: anonymous GETs of documents chosen at random (fixed seed)
-among the first N pods — every one logged in its owner's access log. Reported per N: requests
+among the first N pods — each counted in its owner's access log (counts are written every 30 s,
+so the default warm-up and measured run each last at least that: the CPU measured is the steady
+state's, those writes included). Reported per N: requests
 per second, p50/p99, server CPU per request (the access-log flushes included: the CPU is read
 once the server is idle again), peak RSS and the server's own (anonymous) memory. The table is
 printed and, with ``--output``,
 written as Markdown.
+
+With ``--postgres ADMIN_URL`` the same runs follow on PostgreSQL: a fresh database holding a
+``commonpod store copy`` of the seeded SQLite file (sealed rows as they are), dropped afterwards;
+those rows also report the CPU the PostgreSQL processes used per request.
 """
 
 from __future__ import annotations
@@ -21,13 +27,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import shlex
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from servers import ServerProcess, _run, free_port
+from servers import ServerProcess, _run, free_port, postgres_cpu_seconds
 from workload import LoadSettings, Row, run_load
 
 ACL = """@prefix acl: <http://www.w3.org/ns/auth/acl#>.
@@ -45,11 +56,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pods", type=int, default=10_000)
     p.add_argument("--per-pod", type=int, default=100, help="documents per pod")
     p.add_argument("--spans", default="10,1000,10000", help="the N pods the GETs fall on")
-    p.add_argument("--duration", type=int, default=15, help="measured seconds per N")
-    p.add_argument("--warmup", type=int, default=5, help="unmeasured seconds before")
+    p.add_argument("--duration", type=int, default=30, help="measured seconds per N")
+    p.add_argument("--warmup", type=int, default=60, help="unmeasured seconds before")
     p.add_argument("--connections", type=int, default=10)
     p.add_argument("--data", type=Path, help="data directory to seed (or reuse if seeded)")
     p.add_argument("--commonpod", default="commonpod", help="how to run Commonpod's CLI")
+    p.add_argument("--postgres", default="",
+                   help="an admin URL of a PostgreSQL server: run on a copy there too")
     p.add_argument("--output", type=Path, help="write the table as Markdown here")
     return p.parse_args(argv)
 
@@ -98,13 +111,48 @@ def seed(args: argparse.Namespace, data: Path, port: int) -> tuple[float, int]:
     return time.monotonic() - started, size
 
 
-def measure(args: argparse.Namespace, data: Path, port: int, span: int, work: Path) -> dict:
+async def sql(url: str, statement: str) -> list[tuple[object, ...]]:
+    """Run one SQL statement on ``url``; its rows."""
+    import asyncpg
+    conn = await asyncpg.connect(url)
+    try:
+        return [tuple(r) for r in await conn.fetch(statement)]
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def postgres_copy(admin_url: str, commonpod: str, data: Path
+                  ) -> Iterator[tuple[str, float, int]]:
+    """A fresh PostgreSQL database holding ``commonpod store copy`` of the SQLite file of
+    ``data``: its URL, the seconds the copy took and its size in bytes; dropped afterwards."""
+    name = f"cp_bench_{uuid.uuid4().hex[:12]}"
+    url = urlsplit(admin_url)._replace(path="/" + name).geturl()
+    asyncio.run(sql(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        started = time.monotonic()
+        _run([*shlex.split(commonpod), "store", "copy", "--from", str(data / "commonpod.db"),
+              "--to", url])
+        copied = time.monotonic() - started
+        asyncio.run(sql(url, "VACUUM ANALYZE"))
+        [(size,)] = asyncio.run(sql(url, "SELECT pg_database_size(current_database())"))
+        assert isinstance(size, int)
+        yield url, copied, size
+    finally:
+        asyncio.run(sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def measure(args: argparse.Namespace, data: Path, port: int, span: int, work: Path,
+            store: str | None = None) -> dict:
+    """One N on a fresh server over ``data`` (its SQLite file, or ``store``)."""
     rnd = random.Random(span)
     paths = tuple(f"/p{rnd.randrange(span)}/pub/doc{rnd.randrange(args.per_pod)}.ttl"
                   for _ in range(20_000))
     row = Row(f"GET over {span:,} pods", "GET", paths, (("Accept", "text/turtle"),))
-    argv = [*args.commonpod.split(), "serve", "--data-dir", str(data), "--port", str(port)]
-    server = ServerProcess(argv, work / f"serve-{span}.log")
+    env = [f"COMMONPOD_STORE={store}"] if store else []
+    argv = ["env", *env, *args.commonpod.split(), "serve", "--data-dir", str(data), "--port",
+            str(port)]
+    server = ServerProcess(argv, work / f"serve-{span}-{uuid.uuid4().hex[:6]}.log")
     try:
         _wait_up(port)
         origin = f"http://127.0.0.1:{port}"
@@ -112,13 +160,15 @@ def measure(args: argparse.Namespace, data: Path, port: int, span: int, work: Pa
         if args.warmup:
             run_load(row, origin, settings, args.warmup, f"w{span}", work)
         server.wait_idle()
-        cpu = server.cpu_seconds()
+        cpu, pg_cpu = server.cpu_seconds(), postgres_cpu_seconds()
         load = run_load(row, origin, settings, args.duration, f"m{span}", work)
         server.wait_idle()  # the access log's flushes of these requests count
-        cpu = server.cpu_seconds() - cpu
-        return {"span": span, "rate": load.rate, "p50": load.p50_ms, "p99": load.p99_ms,
-                "cpu_ms": 1000 * cpu / max(load.requests, 1), "rss": server.peak_rss_mib(),
-                "anon": server.anon_rss_mib(),
+        cpu, pg_cpu = server.cpu_seconds() - cpu, postgres_cpu_seconds() - pg_cpu
+        requests = max(load.requests, 1)
+        return {"span": span, "store": "PostgreSQL" if store else "SQLite", "rate": load.rate,
+                "p50": load.p50_ms, "p99": load.p99_ms, "cpu_ms": 1000 * cpu / requests,
+                "pg_cpu_ms": 1000 * pg_cpu / requests if store else None,
+                "rss": server.peak_rss_mib(), "anon": server.anon_rss_mib(),
                 "errors": load.non_2xx + load.socket_errors}
     finally:
         server.stop()
@@ -140,7 +190,9 @@ def _wait_up(port: int, timeout_s: float = 120.0) -> None:
     raise RuntimeError("the server did not start")
 
 
-def table(args: argparse.Namespace, rows: list[dict], seeded_s: float, size: int) -> str:
+def table(args: argparse.Namespace, rows: list[dict], seeded_s: float, size: int,
+          pg: tuple[float, int] | None = None) -> str:
+    """The Markdown report; ``pg``: the seconds the PostgreSQL copy took and its size."""
     resources = args.pods * (args.per_pod + 12)  # documents, /pub/ and its ACL, starting ones
     base = rows[0]
     lines = [
@@ -151,24 +203,30 @@ def table(args: argparse.Namespace, rows: list[dict], seeded_s: float, size: int
            "seeded by an earlier run, kept with `--data`")
         + f"). Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
         f"`python3 bench/spread.py --pods {args.pods} --per-pod {args.per_pod} --spans "
-        f"{args.spans} --warmup {args.warmup}`; {args.connections} connections, "
+        f"{args.spans} --warmup {args.warmup} --duration {args.duration}"
+        + (" --postgres URL" if pg else "") + f"`; {args.connections} connections, "
         f"{args.warmup} s of warm-up and {args.duration} s measured per N, each on a fresh "
-        "server.",
+        "server."
+        + (f" PostgreSQL: a `commonpod store copy` of that SQLite file (copied in {pg[0]:,.0f} s;"
+           f" {pg[1] / 1e9:.2f} GB, {pg[1] / resources:,.0f} bytes per resource)." if pg else ""),
         "",
-        "| N pods | req/s | p50 / p99 ms | CPU ms/req | CPU vs N = "
-        f"{base['span']:,} | p99 vs N = {base['span']:,} | peak RSS MiB | own memory MiB "
-        "| errors |",
-        "| --: | --: | --: | --: | --: | --: | --: | --: | --: |",
+        "| store | N pods | req/s | p50 / p99 ms | CPU ms/req | CPU vs N = "
+        f"{base['span']:,} | p99 vs N = {base['span']:,} | PostgreSQL CPU ms/req "
+        "| peak RSS MiB | own memory MiB | errors |",
+        "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
     ]
     for r in rows:
-        lines.append(f"| {r['span']:,} | {r['rate']:,.0f} | {r['p50']:.2f} / {r['p99']:.1f} | "
-                     f"{r['cpu_ms']:.2f} | {r['cpu_ms'] / base['cpu_ms']:.2f}× | "
-                     f"{r['p99'] / base['p99']:.2f}× | {r['rss']:,.0f} | {r['anon']:,.0f} | "
-                     f"{r['errors']} |")
+        first = next(b for b in rows if b["store"] == r["store"])  # ratios within a store
+        pg_cpu = "–" if r["pg_cpu_ms"] is None else f"{r['pg_cpu_ms']:.2f}"
+        lines.append(f"| {r['store']} | {r['span']:,} | {r['rate']:,.0f} | "
+                     f"{r['p50']:.2f} / {r['p99']:.1f} | {r['cpu_ms']:.2f} | "
+                     f"{r['cpu_ms'] / first['cpu_ms']:.2f}× | {r['p99'] / first['p99']:.2f}× | "
+                     f"{pg_cpu} | {r['rss']:,.0f} | {r['anon']:,.0f} | {r['errors']} |")
     lines += ["", "Peak RSS counts the database pages SQLite reads through memory mapping "
               "(setting `sqlite_mmap_mb`), which are the kernel's file cache; own memory is the "
               "server's resident anonymous memory (RssAnon) at the end of the run: its heap and "
-              "caches."]
+              "caches. CPU ms/req is Commonpod's; on PostgreSQL the database's own processes "
+              "used the PostgreSQL column besides."]
     return "\n".join(lines) + "\n"
 
 
@@ -185,10 +243,20 @@ def main(argv: list[str] | None = None) -> int:
         seeded_s, size = seed(args, data, port)
         print(f"seeded in {seeded_s:,.0f} s, {size / 1e9:.2f} GB", flush=True)
         rows = []
-        for span in (int(s) for s in args.spans.split(",")):
+        spans = [int(s) for s in args.spans.split(",")]
+        for span in spans:
             rows.append(measure(args, data, port, span, work))
             print(rows[-1], flush=True)
-        out = table(args, rows, seeded_s, size)
+        pg = None
+        if args.postgres:
+            with postgres_copy(args.postgres, args.commonpod, data) as (url, copied, pg_size):
+                pg = (copied, pg_size)
+                print(f"copied to PostgreSQL in {copied:,.0f} s, {pg_size / 1e9:.2f} GB",
+                      flush=True)
+                for span in spans:
+                    rows.append(measure(args, data, port, span, work, url))
+                    print(rows[-1], flush=True)
+        out = table(args, rows, seeded_s, size, pg)
         print(out)
         if args.output:
             args.output.write_text(out)

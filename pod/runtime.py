@@ -100,7 +100,8 @@ async def open_runtime(settings: Settings, *, create: bool = False,
         raise
     store = SealedStore(backend)
     log = AccessLog(store, base_url=settings.base_url, retention_days=settings.access_log_days,
-                    journal_states=settings.cache_pods)
+                    journal_states=settings.cache_pods,
+                    count_interval=settings.access_log_count_seconds)
     await log.start()
     directory = PodDirectory(backend, keyring, cache_size=settings.cache_pods)
     workers = Workers()

@@ -86,6 +86,9 @@ class Settings:
     log_level: str = "info"
     allow_private_fetch: bool = False
     access_log_days: int = 365
+    # seconds a count of anonymous reads may wait in memory before it is written (what a crash
+    # can lose of them; identified requests wait at most a second)
+    access_log_count_seconds: int = 30
     # reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none: the
     # header is ignored and the peer address is the client's
     trusted_proxies: tuple[str, ...] = ()
@@ -147,6 +150,8 @@ class Settings:
             raise ConfigError("workers must be between 1 and 64")
         if not 1 <= self.access_log_days <= 36500:
             raise ConfigError("access_log_days must be between 1 and 36500")
+        if not 1 <= self.access_log_count_seconds <= 300:
+            raise ConfigError("access_log_count_seconds must be between 1 and 300")
         if self.master_key_file is not None and not self.master_key_file.is_absolute():
             raise ConfigError(f"master_key_file {str(self.master_key_file)!r} must be an "
                               "absolute path")

@@ -270,6 +270,38 @@ def test_the_page_needs_a_session_and_shows_the_log(live: tuple[Server, dict, di
     assert [r["app"] for r in got.json()["records"]] == ["app_plain"]
 
 
+def test_anonymous_reads_show_as_counts(live: tuple[Server, dict, dict]) -> None:
+    """Anonymous GETs and HEADs of a public document show up at once, to the owner, as one
+    count of that document's reads today: in JSON, in Turtle and on the page."""
+    srv, alice, _ = live
+    card = srv.base + "alice/profile/card"
+    owner = DPoPClient(srv.base, alice)
+
+    def counted() -> list[dict]:
+        got = owner.request("GET", _api(srv, kind="other"))
+        assert got.status_code == 200, got.text
+        return [r for r in got.json()["records"]
+                if r.get("aggregate", {}).get("kind") == "reads" and r["target"] == card]
+
+    before = sum(r["aggregate"]["requests"] for r in counted())
+    for method in ("GET", "GET", "HEAD", "GET"):
+        assert httpx.request(method, card).status_code == 200
+    assert httpx.get(srv.base + "alice/nothing-here").status_code == 401  # not counted
+    [count] = counted()
+    assert count["aggregate"]["requests"] == before + 4
+    assert count["agent"] is None and count["app"] is None and count["mode"] == "read"
+    assert count["method"] == "GET" and count["status"] == 200
+    assert count["aggregate"]["targets"] == [card]
+    turtle = owner.request("GET", _api(srv, kind="other"), headers={"Accept": "text/turtle"})
+    assert f'"{before + 4} anonymous reads, counted together"' in turtle.text
+    with httpx.Client(base_url=srv.base, timeout=20) as c:
+        assert login(c, "alice", PASSWORD).status_code == 303
+        page = c.get("/.account/log", params={"kind": "other"}).text
+        assert "Visitors not signed in</span> read" in page
+        assert f"{before + 4} times</strong>" in page
+        assert "within\n  30 seconds" in page or "within 30 seconds" in " ".join(page.split())
+
+
 def test_knocking_is_aggregated_across_restarts_and_pruned_with_its_day(tmp_path: Path) -> None:
     data = _init(tmp_path / "data")
     settings = load_settings({"data_dir": data})

@@ -14,15 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pod.access.agent import Agent
 from pod.access.audit import FOLD_AT, JOURNAL_PIECES, AccessLog, AccessRecord
 from pod.access.log_format import chunk_name, day_of, piece_name
-from pod.access.tally import REFUSALS_KEPT
+from pod.access.tally import REFUSALS_KEPT, RESOURCES_COUNTED
 from pod.resources.provision import create_pod
 from pod.runtime import open_runtime
 from pod.settings import Settings
 from pod.settings import load as load_settings
 from pod.store.sealed import PodKeys
 from tests.conftest import cli, new_server
+from tests.dpop import DPoPClient
 from tests.postgres import fresh_database
 
 BASE = "https://pod.example/"
@@ -188,9 +190,12 @@ def test_two_writers_of_one_pod_lose_and_repeat_nothing(store_settings: Settings
 
 
 def test_a_crash_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
-    """A live server logs anonymous reads of forty pods' public profiles; SIGKILL two seconds
-    after the last read: every one of those reads is in its pod's log after the restart."""
+    """A live server logs a signed-in reader's reads of forty pods' public profiles (records,
+    written within a second) and anonymous reads of them (counts, written within
+    ``access_log_count_seconds``, 2 here); SIGKILL soon after those intervals: every read is in
+    its pod's log after the restart, the anonymous ones as one count per resource."""
     srv = new_server(tmp_path)
+    srv.env = {"COMMONPOD_ACCESS_LOG_COUNT_SECONDS": "2"}
     names = [f"crash{i}" for i in range(40)]
 
     async def provision() -> None:
@@ -202,15 +207,22 @@ def test_a_crash_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
             await rt.close()
 
     asyncio.run(provision())
+    reader_account = srv.create_account("reader")
     srv.start()
-    counts = dict.fromkeys(names, 0)
+    anonymous = dict.fromkeys(names, 0)
+    signed_in = dict.fromkeys(names, 0)
     try:
+        reader = DPoPClient(srv.base, reader_account)
         with httpx.Client(base_url=srv.base, timeout=20) as c:
             for round_ in range(5):
                 for name in names[round_::2]:
                     assert c.get(f"/{name}/profile/card").status_code == 200
-                    counts[name] += 1
-        time.sleep(2.0)  # beyond one flush interval (1 s)
+                    anonymous[name] += 1
+                for name in names[round_::3]:
+                    assert reader.request("GET", f"{srv.base}{name}/profile/card"
+                                          ).status_code == 200
+                    signed_in[name] += 1
+        time.sleep(4.0)  # beyond the count interval (2 s) and a flush (1 s) after it
     finally:
         srv.stop(signal.SIGKILL)
 
@@ -221,9 +233,85 @@ def test_a_crash_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
                 keys = await rt.pods.find(name)
                 assert keys is not None
                 got = await rt.log.query(keys, limit=1000)
-                assert len(got) == counts[name], name
-                assert all(r.agent is None and r.status == 200 for r in got)
+                counted = [r for r in got if r.agent is None]
+                assert [r.target for r in counted] == [f"{srv.base}{name}/profile/card"] * (
+                    1 if anonymous[name] else 0), name
+                assert sum(r.requests for r in counted) == anonymous[name], name
+                assert all(r.reads and r.method == "GET" and r.status == 200 for r in counted)
+                records = [r for r in got if r.agent is not None]
+                assert len(records) == signed_in[name], name
+                assert all(r.agent == reader_account["webid"] and not r.requests
+                           for r in records)
         finally:
             await rt.close()
 
     asyncio.run(read())
+
+
+def test_anonymous_reads_are_counted_per_resource_and_day(tmp_path: Path) -> None:
+    """Successful anonymous reads become one count per resource and UTC day: they wait in
+    memory (no write within a second), go out with the pod's next records, show up at once in
+    a query, add up across restarts and folds, and past RESOURCES_COUNTED resources a day
+    share the anonymous aggregate."""
+    settings = load_settings({"data_dir": _init(tmp_path / "data")})
+    now = float(int(time.time()))
+    yesterday = now - 86_400
+    nobody = Agent()
+    reader = Agent(webid="https://reader.example/card#me")
+
+    async def first() -> None:
+        rt = await open_runtime(settings)
+        try:
+            keys = await rt.pods.create("p")
+            for i in range(3):
+                rt.log.count(keys, f"{BASE}p/doc{i % 2}.ttl", "GET", at=now + i)
+            rt.log.count(keys, f"{BASE}p/doc0.ttl", "HEAD", at=now + 5)
+            rt.log.count(keys, f"{BASE}p/doc0.ttl", "GET", at=yesterday)
+            rt.log.record_request(keys, BASE + "p/profile/card#me", nobody, f"{BASE}p/x",
+                                  "read", "GET", 404, None)  # refused: neither kept nor counted
+            await asyncio.sleep(1.5)  # a flush or more: counts alone wait
+            async with rt.resources.store.read(keys) as r:
+                assert not await r.exists(piece_name(0)) and not await r.exists("log:index")
+            rt.log.record_request(keys, BASE + "p/profile/card#me", reader, f"{BASE}p/doc1.ttl",
+                                  "read", "GET", 200, None)
+            await asyncio.sleep(1.5)  # the record's flush takes the pod's counts along
+            other = AccessLog(rt.resources.store, base_url=BASE)  # nothing buffered
+            got = await other.query(keys)
+            await other.close()
+            counted = {(r.target, day_of(r.at)): r for r in got if r.reads}
+            assert {k: (r.requests, r.first, r.at, r.method) for k, r in counted.items()} == {
+                (f"{BASE}p/doc0.ttl", day_of(now)): (3, now, now + 5, "HEAD"),
+                (f"{BASE}p/doc1.ttl", day_of(now)): (1, now + 1, now + 1, "GET"),
+                (f"{BASE}p/doc0.ttl", day_of(yesterday)): (1, yesterday, yesterday, "GET")}
+            assert all(r.agent is None and r.app is None and r.mode == "read"
+                       and r.status == 200 and r.targets == (r.target,) for r in counted.values())
+            assert [r.agent for r in got if not r.reads] == [reader.webid]
+            assert day_of(yesterday) in await rt.log.days(keys)
+            assert await rt.log.query(keys, kind="app") == []
+            assert len(await rt.log.query(keys, kind="other")) == 4
+            rt.log.count(keys, f"{BASE}p/doc1.ttl", "GET", at=now + 9)  # written at close
+        finally:
+            await rt.close()
+
+    async def second() -> None:
+        rt = await open_runtime(settings)
+        try:
+            keys = await rt.pods.find("p")
+            assert keys is not None
+            for i in range(RESOURCES_COUNTED + 1):  # the first flush after a start folds
+                rt.log.count(keys, f"{BASE}p/many/{i}", "GET", at=now + 10)
+            rt.log.count(keys, f"{BASE}p/doc1.ttl", "GET", at=now + 11)
+            await rt.log.flush()
+            got = await rt.log.query(keys, since=now, until=now + 86_399, limit=5000)
+            reads = {r.target: r.requests for r in got if r.reads}
+            assert reads[f"{BASE}p/doc1.ttl"] == 3 and reads[f"{BASE}p/doc0.ttl"] == 3
+            assert len(reads) == RESOURCES_COUNTED  # doc0, doc1 and 998 of many/
+            [beyond] = [r for r in got if r.requests and not r.reads]
+            assert beyond.agent is None and beyond.requests == 3
+            assert beyond.to_json()["aggregate"]["kind"] == "excess"
+            assert next(r for r in got if r.reads).to_json()["aggregate"]["kind"] == "reads"
+        finally:
+            await rt.close()
+
+    asyncio.run(first())
+    asyncio.run(second())

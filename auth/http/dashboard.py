@@ -70,7 +70,8 @@ async def dashboard(session: Session, pods: PodDirectory, reads: ReadService,
         "usage": {"bytes": used.bytes, "resources": used.resources,
                   "max_bytes": quota.bytes, "max_resources": quota.resources},
         "recent": [{"at": r.at, "agent": r.agent, "app": r.app, "target": r.target,
-                    "mode": r.mode, "allowed": r.allowed, "requests": r.requests}
+                    "mode": r.mode, "allowed": r.allowed, "requests": r.requests,
+                    "reads": r.reads}
                    for r in records],
         "apps": [{"title": g.title, "apps": sorted(g.apps), "issued": g.issued,
                   "until": max((p.until for p in g.permissions), default=None)}

@@ -23,7 +23,7 @@ from auth.http.deps import ConsentDep, NamesDep, PagesDep, SessionDep
 from pod.access.agent import Agent
 from pod.access.audit import APPS, OTHERS, AccessLog, AccessRecord
 from pod.access.renderings import to_json, to_turtle
-from pod.access.tally import ALLOWED_KEPT, REFUSALS_KEPT, SAMPLES
+from pod.access.tally import ALLOWED_KEPT, REFUSALS_KEPT, RESOURCES_COUNTED, SAMPLES
 from pod.deps import LogDep, PodsDep, SettingsDep, owner_acting
 from pod.errors import BadRequest, NotFound
 from pod.negotiation import choose
@@ -132,7 +132,8 @@ async def log_page(request: Request, session: SessionDep, pages: PagesDep, pods:
         return keys
     filters = {"app": app or "", "person": person or "", "kind": kind or "",
                "from": since or "", "to": until or ""}
-    rule = {"refusals": REFUSALS_KEPT, "allowed": ALLOWED_KEPT, "samples": SAMPLES}
+    rule = {"refusals": REFUSALS_KEPT, "allowed": ALLOWED_KEPT, "samples": SAMPLES,
+            "resources": RESOURCES_COUNTED, "count_seconds": round(log.count_interval)}
     context: dict[str, Any] = {"filters": filters, "rule": rule, "size": PAGE_SIZE}
     try:
         start, end = _span(since, until)

@@ -2,17 +2,23 @@
 
 ``AccessLog.record`` is synchronous and O(1): it appends to an in-memory buffer per pod. A
 background task flushes the buffers every second, so a request never waits for the log.
+Successful anonymous reads are not records: ``AccessLog.count`` adds them to the pod's count
+of reads of that resource that day, which waits in memory up to ``count_interval`` (30 s by
+default) unless the pod is written sooner anyway — so public reads spread over thousands of
+pods cost a write per pod every half minute, not one every second or two (issue #16).
 Records live in the pod's own sealed key space (names: :mod:`pod.access.log_format`):
 
 * ``log:journal:{n}`` — the journal: one piece per flush that wrote to the pod, holding that
-  flush's rows as they came. Appending a piece reads and rewrites nothing, so a flush costs the
-  same per record whether its records fall on ten pods or ten thousand (issue #16);
+  flush's rows as they came and its counts of anonymous reads. Appending a piece reads and
+  rewrites nothing, so a flush costs the same per record whether its records fall on ten pods
+  or ten thousand (issue #16);
 * ``log:index`` — the format version, the days that hold records with their chunk count, the
   size of their last chunk and whether the day has a tally, and the apps seen lately;
 * ``log:{YYYY-MM-DD}:{n}`` — a chunk: a compact JSON list of records of that UTC day;
-* ``log:{YYYY-MM-DD}:tally`` — what each agent has had kept that day, and the aggregates that
-  stand in for what it sent beyond that (:mod:`pod.access.tally`): one agent knocking
-  thousands of times adds a bounded amount, while apps acting for the owner are always kept.
+* ``log:{YYYY-MM-DD}:tally`` — what each agent has had kept that day, the aggregates that
+  stand in for what it sent beyond that, and the day's counts of anonymous reads per resource
+  (:mod:`pod.access.tally`): one agent knocking thousands of times adds a bounded amount,
+  while apps acting for the owner are always kept.
 
 The journal is *folded* into the days — chunks topped up, the tally applied, days older than
 the retention deleted — when it holds :data:`JOURNAL_PIECES` pieces, when one flush brings
@@ -21,7 +27,8 @@ this process, and on the first flush after the process starts or forgot the pod'
 state. A query shows the journal exactly as a fold would store it (the tally applied), so what
 the owner sees does not depend on when the fold runs. Names are blinded and values sealed with
 the pod key: the log is encrypted at rest and crypto-shredded with the pod. A crash loses at
-most what was buffered (one flush interval); a piece or a fold commits whole or not at all.
+most what was buffered — records of the last flush interval (a second), counts of anonymous
+reads of the last ``count_interval``; a piece or a fold commits whole or not at all.
 
 The pieces of many pods go to the store in one call and one commit
 (:meth:`~pod.store.sealed.SealedStore.append_many`), not a transaction each. Several processes
@@ -65,7 +72,7 @@ from pod.access.log_format import (
     utc_iso,
     well_formed,
 )
-from pod.access.tally import AGENT, APP, FIRST, LAST, Tally, tally_name
+from pod.access.tally import AGENT, APP, FIRST, LAST, ReadCount, Tally, tally_name
 from pod.errors import InsufficientStorage, ServiceUnavailable
 from pod.store.sealed import PodKeys, SealedReader, SealedStore, SealedTransaction
 
@@ -80,12 +87,39 @@ FOLD_AT = 64
 FLUSH_GROUP = 32
 #: pods whose journal state (next piece, day of the last fold) this process remembers
 JOURNAL_STATES = 100_000
+#: seconds a count of anonymous reads may wait in memory before it is written
+COUNT_INTERVAL = 30.0
+#: counts (pod, day and resource) held in memory beyond which the next flush writes them all:
+#: about 300 bytes each
+MAX_COUNTS = 50_000
 
 log = logging.getLogger(__name__)
 
 Wanted = Callable[[float, float, str | None, str | None], bool]
-#: a pod's records taken out of the buffer: its keys, the records, their stored rows
-Taken = tuple[PodKeys, list[tuple[AccessRecord, bool]], list[Item]]
+#: a journal piece: its rows, and its counts of anonymous reads
+Piece = tuple[list[Item], list[ReadCount]]
+
+
+class _Buffer:
+    """What waits in memory for one pod: records, and counts of anonymous reads per (UTC
+    day, resource in stored form) — ``[first ms, last ms, count, method of the latest]``."""
+
+    __slots__ = ("counts", "keys", "records", "since")
+
+    def __init__(self, keys: PodKeys):
+        self.keys = keys
+        self.records: list[tuple[AccessRecord, bool]] = []
+        self.counts: dict[tuple[str, str], list[Any]] = {}
+        self.since = 0.0  # monotonic time of the oldest count
+
+    def count_rows(self) -> list[ReadCount]:
+        """The counts as stored: ``[first ms, last ms, count, target, method]``."""
+        return [[first, last, n, target, method]
+                for (_, target), (first, last, n, method) in self.counts.items()]
+
+
+#: a pod's buffer taken out for a flush: its keys, records, their stored rows, and its counts
+Taken = tuple[PodKeys, list[tuple[AccessRecord, bool]], list[Item], list[ReadCount]]
 
 
 class AccessLog:
@@ -93,13 +127,16 @@ class AccessLog:
 
     def __init__(self, store: SealedStore, *, base_url: str = "", retention_days: int = 365,
                  flush_interval: float = 1.0, max_buffer: int = 10000,
-                 journal_states: int = JOURNAL_STATES):
+                 journal_states: int = JOURNAL_STATES, count_interval: float = COUNT_INTERVAL,
+                 max_counts: int = MAX_COUNTS):
         self._store, self._base = store, base_url
         self.retention_days = retention_days
         self._interval, self._max = flush_interval, max_buffer
-        # per pod: (keys, [(record, by an app acting for the owner)])
-        self._buffers: dict[bytes, tuple[PodKeys, list[tuple[AccessRecord, bool]]]] = {}
-        self._pending = 0
+        self._count_interval, self._max_counts = count_interval, max_counts
+        self._buffers: dict[bytes, _Buffer] = {}
+        self._pending = 0  # records buffered
+        self._counted = 0  # counts buffered
+        self._today = (0.0, 0.0, "")  # the UTC day of the latest count: start, end, name
         # per pod, least recently flushed first: (next journal piece, UTC day of the last fold)
         self._journals: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
         self._journal_states = journal_states
@@ -109,6 +146,11 @@ class AccessLog:
         self._closing = False
         self._clock = time.time  # tests may move time
 
+    @property
+    def count_interval(self) -> float:
+        """Seconds a count of anonymous reads may wait in memory before it is written."""
+        return self._count_interval
+
     # --- recording --------------------------------------------------------------------------
 
     def record_request(self, keys: PodKeys, owner: str, agent: Agent, target: str, mode: str,
@@ -116,13 +158,18 @@ class AccessLog:
         """Record one answered request on the pod of ``keys``, whose owner's WebID is
         ``owner`` — the one rule of who is logged: a request by an app, or by anyone but the
         owner; an anonymous one only when it succeeded (one that read or changed nothing is
-        not worth a record). ``target`` is the resource URL, or the class IRI of a bulk read;
-        ``grant`` the access grant the decision consulted first."""
+        not worth a record), and then counted if it read (:meth:`count`). ``target`` is the
+        resource URL, or the class IRI of a bulk read; ``grant`` the access grant the decision
+        consulted first."""
         for_owner = agent.webid == owner
         if agent.app is None and for_owner:
             return
-        if agent.webid is None and status >= 400:
-            return
+        if agent.webid is None:
+            if status >= 400:
+                return
+            if mode == "read" and agent.app is None:
+                self.count(keys, target, method)
+                return
         self.record(keys, AccessRecord(time.time(), agent.webid, agent.app, target, mode,
                                        method, status, grant), owner_app=for_owner)
 
@@ -132,22 +179,58 @@ class AccessLog:
         if len(rec.target) > MAX_TARGET:
             rec = AccessRecord(rec.at, rec.agent, rec.app, rec.target[:MAX_TARGET] + "…",
                                rec.mode, rec.method, rec.status, rec.grant)
-        entry = self._buffers.get(keys.pod_id)
-        if entry is None:
-            entry = self._buffers[keys.pod_id] = (keys, [])
-        entry[1].append((rec, owner_app))
+        self._buffer(keys).records.append((rec, owner_app))
         self._pending += 1
         if self._pending >= self._max:
             self._wake.set()
+
+    def count(self, keys: PodKeys, target: str, method: str, at: float | None = None) -> None:
+        """Count a successful anonymous read of ``target`` on the pod of ``keys`` (at ``at``,
+        default now) in the pod's count of that resource and UTC day; never blocks."""
+        at = time.time() if at is None else at
+        if len(target) > MAX_TARGET:
+            target = target[:MAX_TARGET] + "…"
+        buf = self._buffer(keys)
+        key = (self._day(at), short_iri(target, self._base) or "")
+        ms = int(at * 1000)
+        have = buf.counts.get(key)
+        if have is not None:
+            have[2] += 1
+            have[0] = min(have[0], ms)
+            if ms >= have[1]:
+                have[1], have[3] = ms, method
+            return
+        if not buf.counts:
+            buf.since = time.monotonic()
+        buf.counts[key] = [ms, ms, 1, method]
+        self._counted += 1
+        if self._counted >= self._max_counts:
+            self._wake.set()
+
+    def _day(self, at: float) -> str:
+        """``day_of(at)``, one string a day (a count's key holds it: one object, not one each)."""
+        start, end, day = self._today
+        if not start <= at < end:
+            day = day_of(at)
+            start = float(int(at // DAY) * DAY)
+            self._today = (start, start + DAY, day)
+        return day
+
+    def _buffer(self, keys: PodKeys) -> _Buffer:
+        buf = self._buffers.get(keys.pod_id)
+        if buf is None:
+            buf = self._buffers[keys.pod_id] = _Buffer(keys)
+        return buf
 
     async def forget(self, pod_id: bytes) -> None:
         """Drop what is buffered for a pod being deleted (its log goes with it), once no flush
         is writing to it."""
         async with self._lock:
             self._journals.pop(pod_id, None)
-            entry = self._buffers.pop(pod_id, None)
-            if entry is not None:
-                self._pending -= len(entry[1])
+            buf = self._buffers.pop(pod_id, None)
+            if buf is not None:
+                self._pending -= len(buf.records)
+                self._counted -= len(buf.counts)
 
     async def start(self) -> None:
         """Start the background flusher (once)."""
@@ -166,8 +249,8 @@ class AccessLog:
         try:
             await self.flush()
         except (InsufficientStorage, ServiceUnavailable) as exc:  # nothing more to be done:
-            log.error("%d access log records of %d pods are lost: %s",  # say what is lost
-                      self._pending, len(self._buffers), exc)
+            log.error("%d access log records and %d counts of %d pods are lost: %s",
+                      self._pending, self._counted, len(self._buffers), exc)  # what is lost
 
     async def _run(self) -> None:
         waiting = False  # records wait for the store: said once, until a flush succeeds
@@ -176,7 +259,7 @@ class AccessLog:
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
             try:
-                await self.flush()
+                await self._flush_due()
                 waiting = False
             except (InsufficientStorage, ServiceUnavailable) as exc:
                 if not waiting:
@@ -188,15 +271,29 @@ class AccessLog:
     # --- flushing ---------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Write every pod's buffered records, :data:`FLUSH_GROUP` pods at a time. A group's
-        journal pieces go to the store in one call and one commit
+        """Write everything buffered, counts too, :data:`FLUSH_GROUP` pods at a time. A
+        group's journal pieces go to the store in one call and one commit
         (:meth:`~pod.store.sealed.SealedStore.append_many`), its folds each in a transaction
         of its own, started at once so that the store commits them together. The first error
         is raised once its group is done; pods not reached stay buffered."""
         async with self._lock:
-            pods = list(self._buffers)
-            for start in range(0, len(pods), FLUSH_GROUP):
-                await self._flush_group(pods[start:start + FLUSH_GROUP])
+            await self._flush_pods(list(self._buffers))
+
+    async def _flush_due(self) -> None:
+        """The background flush: the pods with records, and those whose counts have waited
+        ``count_interval`` (all, once :data:`MAX_COUNTS` counts wait)."""
+        async with self._lock:
+            if self._counted >= self._max_counts:
+                pods = list(self._buffers)
+            else:
+                due = time.monotonic() - self._count_interval
+                pods = [pod_id for pod_id, buf in self._buffers.items()
+                        if buf.records or buf.since <= due]
+            await self._flush_pods(pods)
+
+    async def _flush_pods(self, pods: list[bytes]) -> None:
+        for start in range(0, len(pods), FLUSH_GROUP):
+            await self._flush_group(pods[start:start + FLUSH_GROUP])
 
     async def _flush_pod(self, pod_id: bytes) -> None:
         async with self._lock:
@@ -211,7 +308,7 @@ class AccessLog:
             if taken is None:
                 continue
             state = self._journals.get(pod_id)
-            if (state is None or state[1] != today or len(taken[2]) >= FOLD_AT
+            if (state is None or state[1] != today or len(taken[2]) + len(taken[3]) >= FOLD_AT
                     or state[0] + 1 >= JOURNAL_PIECES):
                 folds.append(taken)
             else:
@@ -219,13 +316,13 @@ class AccessLog:
         if pieces:
             try:
                 stored = await self._store.append_many([
-                    (keys, piece_name(n), dump({"v": FORMAT, "j": items}),
+                    (keys, piece_name(n), _piece(items, counts),
                      piece_name(n - 1) if n else None)
-                    for (keys, _, items), n in pieces])
+                    for (keys, _, items, counts), n in pieces])
             except BaseException:  # not written: try again next time (cancelled: maybe written)
-                for keys, records, _ in [taken for taken, _ in pieces] + folds:
-                    self._journals.pop(keys.pod_id, None)
-                    self._requeue(keys, records)
+                for taken in [taken for taken, _ in pieces] + folds:
+                    self._journals.pop(taken[0].pod_id, None)
+                    self._requeue(taken)
                 raise
             for added, (taken, n) in zip(stored, pieces, strict=True):
                 if added:
@@ -240,26 +337,30 @@ class AccessLog:
                 raise outcome
 
     def _take(self, pod_id: bytes) -> Taken | None:
-        """A pod's buffered records, out of the buffer, with their stored rows."""
-        entry = self._buffers.pop(pod_id, None)
-        if entry is None:
+        """A pod's buffered records and counts, out of the buffer, with the records' stored
+        rows."""
+        buf = self._buffers.pop(pod_id, None)
+        if buf is None:
             return None
-        keys, records = entry
-        self._pending -= len(records)
-        records = [item for item in records if well_formed(item[0])]
-        if not records:
+        self._pending -= len(buf.records)
+        self._counted -= len(buf.counts)
+        records = [item for item in buf.records if well_formed(item[0])]
+        counts = buf.count_rows()
+        if not records and not counts:
             return None
-        return keys, records, [(rec.to_row(self._base), owner_app) for rec, owner_app in records]
+        return (buf.keys, records,
+                [(rec.to_row(self._base), owner_app) for rec, owner_app in records], counts)
 
     async def _fold_pod(self, taken: Taken, today: str) -> None:
-        """Fold the pod's journal and these records into its days, in a transaction."""
-        keys, records, items = taken
+        """Fold the pod's journal and these records and counts into its days, in a
+        transaction."""
+        keys, _, items, counts = taken
         try:
             async with self._store.write(keys) as tx:
-                await self._fold(tx, items)
+                await self._fold(tx, items, counts)
         except BaseException:  # not written: try again next time (cancelled: maybe written)
             self._journals.pop(keys.pod_id, None)
-            self._requeue(keys, records)
+            self._requeue(taken)
             raise
         self._remember(keys.pod_id, (0, today))
 
@@ -269,31 +370,48 @@ class AccessLog:
         while len(self._journals) > self._journal_states:
             self._journals.popitem(last=False)
 
-    def _requeue(self, keys: PodKeys, records: list[tuple[AccessRecord, bool]]) -> None:
-        """Put records of a failed flush back in front (bounded: the oldest go first)."""
-        entry = self._buffers.get(keys.pod_id)
-        later = entry[1] if entry else []
-        kept = (records + later)[-10 * self._max:]
-        self._buffers[keys.pod_id] = (keys, kept)
-        self._pending += len(kept) - len(later)
+    def _requeue(self, taken: Taken) -> None:
+        """Put the records and counts of a failed flush back (records in front; bounded: the
+        oldest go first)."""
+        keys, records, _, counts = taken
+        buf = self._buffer(keys)
+        later = buf.records
+        buf.records = (records + later)[-10 * self._max:]
+        self._pending += len(buf.records) - len(later)
+        for first, last, n, target, method in counts:
+            have = buf.counts.get((day_of(first / 1000), target))
+            if have is None:
+                if not buf.counts:
+                    buf.since = time.monotonic()
+                buf.counts[(day_of(first / 1000), target)] = [first, last, n, method]
+                self._counted += 1
+            else:
+                have[0], have[2] = min(have[0], first), have[2] + n
+                if last >= have[1]:
+                    have[1], have[3] = last, method
 
-    async def _fold(self, tx: SealedTransaction, items: list[Item]) -> None:
-        """Move the journal and ``items`` into the days (in the order they were recorded),
-        then delete the journal's pieces."""
+    async def _fold(self, tx: SealedTransaction, items: list[Item],
+                    counts: list[ReadCount]) -> None:
+        """Move the journal and ``items`` and ``counts`` into the days (rows in the order
+        they were recorded), then delete the journal's pieces."""
         pieces = await _journal(tx)
-        await self._append(tx, [item for _, piece in pieces for item in piece] + items)
+        await self._append(tx, [item for _, (rows, _) in pieces for item in rows] + items,
+                           [c for _, (_, cs) in pieces for c in cs] + counts)
         for n, _ in pieces:
             await tx.delete(piece_name(n))
 
-    async def _append(self, tx: SealedTransaction, items: list[Item]) -> None:
+    async def _append(self, tx: SealedTransaction, items: list[Item],
+                      counts: list[ReadCount]) -> None:
         index = await self._index(tx)
         days: dict[str, list[int]] = index["days"]
-        by_day: dict[str, list[Item]] = {}
-        for item in items:
-            by_day.setdefault(_day_of_row(item[0]), []).append(item)
-        for day, day_items in sorted(by_day.items()):
+        by_day = _by_day(items)
+        counts_by_day = _counts_by_day(counts)
+        for day in sorted(set(by_day) | set(counts_by_day)):
+            day_items, day_counts = by_day.get(day, []), counts_by_day.get(day, [])
             chunks, last, tallied = day_entry(days, day)
-            tally = await _tally(tx, day) if _tallies(day_items) else None
+            tally = await _tally(tx, day) if _tallies(day_items) or day_counts else None
+            if tally is not None:
+                tally.count_reads(day_counts)
             rows = _kept(day_items, tally)
             if tally is not None:
                 await tx.put(tally_name(day), dump(tally.to_json(FORMAT)))
@@ -379,26 +497,38 @@ class AccessLog:
         found: list[AccessRecord] = []
         async with self._store.read(keys) as reader:
             index = await self._index(reader)
-            journal = _by_day(item for _, piece in await _journal(reader) for item in piece)
-            for day in sorted(set(index["days"]) | set(journal), reverse=True):
+            pieces = await _journal(reader)
+            journal = _by_day(item for _, (rows, _) in pieces for item in rows)
+            counted = _counts_by_day(c for _, (_, cs) in pieces for c in cs)
+            for day in sorted(set(index["days"]) | set(journal) | set(counted), reverse=True):
                 if first_day <= day <= last_day:
                     found += await self._read_day(reader, index, day, journal.get(day, []),
-                                                  wanted, limit - len(found))
+                                                  counted.get(day, []), wanted,
+                                                  limit - len(found))
                 if len(found) >= limit:
                     break
         found.sort(key=lambda r: r.at, reverse=True)
         return found[:limit]
 
     async def _read_day(self, reader: SealedReader, index: dict[str, Any], day: str,
-                        pending: list[Item], wanted: Wanted, room: int) -> list[AccessRecord]:
-        """A day's records that ``wanted`` takes: its journal rows as a fold would keep them,
-        its aggregates, then its chunks newest first until ``room`` is filled."""
+                        pending: list[Item], counts: list[ReadCount], wanted: Wanted,
+                        room: int) -> list[AccessRecord]:
+        """A day's records that ``wanted`` takes: its journal rows and counts as a fold would
+        keep them, its aggregates and counts, then its chunks newest first until ``room`` is
+        filled."""
         chunks, _, tallied = day_entry(index["days"], day)
-        tally = await _tally(reader, day) if tallied or _tallies(pending) else None
+        tally = (await _tally(reader, day) if tallied or _tallies(pending) or counts
+                 else None)
+        if tally is not None:
+            tally.count_reads(counts)
         rows = _kept(pending, tally)
         found = [] if tally is None else [
             AccessRecord.from_aggregate(agg, self._base) for agg in tally.aggregates.values()
             if wanted(agg[FIRST], agg[LAST], agg[AGENT], agg[APP])]
+        if tally is not None:
+            found += [AccessRecord.from_reads(target, count, self._base)
+                      for target, count in tally.reads.items()
+                      if wanted(count[0], count[1], None, None)]
         # rows are [at, agent, app, ...]: filter before building records
         found += [AccessRecord.from_row(row, self._base) for row in reversed(rows)
                   if wanted(row[0], row[0], row[1], row[2])]
@@ -419,8 +549,10 @@ class AccessLog:
         await self._flush_pod(keys.pod_id)
         async with self._store.read(keys) as reader:
             cutoff = self._cutoff()
-            journal = _by_day(item for _, piece in await _journal(reader) for item in piece)
-            held = set((await self._index(reader))["days"]) | set(journal)
+            pieces = await _journal(reader)
+            held = (set((await self._index(reader))["days"])
+                    | set(_by_day(item for _, (rows, _) in pieces for item in rows))
+                    | set(_counts_by_day(c for _, (_, cs) in pieces for c in cs)))
             return sorted(d for d in held if d >= cutoff)
 
     async def apps(self, keys: PodKeys) -> list[str]:
@@ -430,20 +562,27 @@ class AccessLog:
             seen = set((await self._index(reader))["apps"])
             pieces = await _journal(reader)
             seen |= {app for app, _ in _apps_of(
-                (item for _, piece in pieces for item in piece), self._base)}
+                (item for _, (rows, _) in pieces for item in rows), self._base)}
             return sorted(seen)
 
 
-async def _journal(reader: SealedReader) -> list[tuple[int, list[Item]]]:
-    """The pod's journal pieces in order, each with its rows. Pieces are numbered from 0 with
-    no gap (a piece is written only after the one before it), so the first missing ends it."""
-    pieces: list[tuple[int, list[Item]]] = []
+def _piece(items: list[Item], counts: list[ReadCount]) -> bytes:
+    """A journal piece as stored."""
+    return dump({"v": FORMAT, "j": items, "c": counts} if counts else {"v": FORMAT, "j": items})
+
+
+async def _journal(reader: SealedReader) -> list[tuple[int, Piece]]:
+    """The pod's journal pieces in order, each with its rows and counts. Pieces are numbered
+    from 0 with no gap (a piece is written only after the one before it), so the first
+    missing ends it."""
+    pieces: list[tuple[int, Piece]] = []
     for n in range(4 * JOURNAL_PIECES):  # bounded even if a store were to hold a stray piece
         opened = await reader.get(piece_name(n))
         if opened is None:
             break
-        pieces.append((n, [(row, bool(owner_app)) for row, owner_app
-                           in load(opened.data, "journal piece")["j"]]))
+        piece = load(opened.data, "journal piece")
+        pieces.append((n, ([(row, bool(owner_app)) for row, owner_app in piece["j"]],
+                           piece.get("c", []))))
     return pieces
 
 
@@ -455,6 +594,13 @@ def _by_day(items: Iterable[Item]) -> dict[str, list[Item]]:
     by_day: dict[str, list[Item]] = {}
     for item in items:
         by_day.setdefault(_day_of_row(item[0]), []).append(item)
+    return by_day
+
+
+def _counts_by_day(counts: Iterable[ReadCount]) -> dict[str, list[ReadCount]]:
+    by_day: dict[str, list[ReadCount]] = {}
+    for count in counts:
+        by_day.setdefault(day_of(int(count[0]) // 1000), []).append(count)
     return by_day
 
 

@@ -17,10 +17,10 @@ from typing import Any, overload
 
 from pod.access.tally import AGENT, APP, COUNT, FIRST, LAST, METHOD, MODE, STATUS, TARGETS
 
-# 3: per-day tallies and aggregates; 2: IRIs on this server are stored without its base URL.
-# 1 and 2 are still read.
-FORMAT = 3
-FORMATS = (1, 2, 3)
+# 4: counts of anonymous reads (in journal pieces and tallies); 3: per-day tallies and
+# aggregates; 2: IRIs on this server are stored without its base URL. 1 to 3 are still read.
+FORMAT = 4
+FORMATS = (1, 2, 3, 4)
 INDEX = "log:index"
 CHUNK_RECORDS = 256
 MAX_APPS = 200
@@ -63,7 +63,9 @@ def utc_iso(at: float) -> str:
 class AccessRecord:
     """One request on a pod by an app or another agent — or, when ``requests`` is set, an
     aggregate of that many requests of one agent and app with one outcome, ``first`` … ``at``
-    (the latest), its mode, method and status those of the latest, ``targets`` a sample."""
+    (the latest), its mode, method and status those of the latest, ``targets`` a sample. An
+    aggregate with ``reads`` set counts every successful anonymous read of its one target
+    that day; any other counts the requests beyond those kept one by one."""
 
     at: float
     agent: str | None  # WebID; None: anonymous
@@ -76,6 +78,7 @@ class AccessRecord:
     requests: int = 0  # an aggregate: how many requests it counts
     first: float = 0.0
     targets: tuple[str, ...] = ()
+    reads: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -87,7 +90,8 @@ class AccessRecord:
             "mode": self.mode, "method": self.method, "status": self.status,
             "allowed": self.allowed, "grant": self.grant}
         if self.requests:
-            out["aggregate"] = {"requests": self.requests, "first": utc_iso(self.first),
+            out["aggregate"] = {"kind": "reads" if self.reads else "excess",
+                                "requests": self.requests, "first": utc_iso(self.first),
                                 "last": out["at"], "targets": list(self.targets)}
         return out
 
@@ -111,6 +115,14 @@ class AccessRecord:
                              agg[METHOD], agg[STATUS], None], base)
         return replace(rec, requests=int(agg[COUNT]), first=agg[FIRST] / 1000,
                        targets=tuple(str(long_iri(t, base)) for t in agg[TARGETS]))
+
+    @classmethod
+    def from_reads(cls, target: str, count: list[Any], base: str) -> AccessRecord:
+        """The record of a tally's count of anonymous reads of ``target`` (stored form)."""
+        first, last, n, method = count
+        rec = cls.from_row([last, None, None, target, "read", method, 200, None], base)
+        return replace(rec, requests=int(n), first=first / 1000, targets=(rec.target,),
+                       reads=True)
 
 
 def well_formed(rec: AccessRecord) -> bool:

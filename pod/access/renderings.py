@@ -47,13 +47,14 @@ def _time(at: float) -> ox.Literal:
 def _aggregate(act: ox.BlankNode, rec: AccessRecord) -> list[ox.Triple]:
     """What an aggregate adds to its activity: how many requests, when, more targets."""
     outcome = "allowed" if rec.allowed else "refused"
+    summary = (f"{rec.requests} anonymous reads, counted together" if rec.reads
+               else f"{rec.requests} more {outcome} requests, counted together")
     out = [ox.Triple(act, RDF_TYPE, _as("Collection")),
            ox.Triple(act, _as("totalItems"), ox.Literal(
                str(rec.requests), datatype=_COUNT)),
            ox.Triple(act, _as("startTime"), _time(rec.first)),
            ox.Triple(act, _as("endTime"), _time(rec.at)),
-           ox.Triple(act, _as("summary"), ox.Literal(
-               f"{rec.requests} more {outcome} requests, counted together"))]
+           ox.Triple(act, _as("summary"), ox.Literal(summary))]
     for target in rec.targets[1:]:
         out.append(ox.Triple(act, _as("object"), _iri(target) or ox.Literal(target)))
     return out

@@ -9,8 +9,13 @@ still learns that someone is knocking, and the log grows by a bounded amount per
 however hard they knock. Requests by an app acting for the pod's owner — the apps the owner
 consented to — are never counted here: each is kept.
 
-The tally of a day — kept counts and aggregates — is one sealed record, ``log:{day}:tally``,
-read and written by the flush (never on the request path).
+Successful anonymous reads are never kept one by one: the tally counts them per resource
+(:meth:`Tally.count_reads`) — how many, the first and last time — for up to
+:data:`RESOURCES_COUNTED` resources a day; reads of further resources join the anonymous
+aggregate. They say no more than that: an anonymous request names nobody.
+
+The tally of a day — kept counts, aggregates and read counts — is one sealed record,
+``log:{day}:tally``, read and written by the flush (never on the request path).
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ REFUSALS_KEPT = 20
 ALLOWED_KEPT = 1000
 SAMPLES = 5
 SAMPLE_CHARS = 512
+#: resources of a pod whose anonymous reads are counted one count each per day
+RESOURCES_COUNTED = 1000
 REFUSED, ALLOWED = "refused", "allowed"
 
 # an aggregate row: [first ms, last ms, count, agent, app, mode, method, status, [targets]]
 FIRST, LAST, COUNT, AGENT, APP, MODE, METHOD, STATUS, TARGETS = range(9)
+#: a count of anonymous reads: [first ms, last ms, count, target, method of the latest]
+ReadCount = list[Any]
 
 
 def tally_name(day: str) -> str:
@@ -38,9 +47,14 @@ class Tally:
     def __init__(self, data: dict[str, Any] | None = None):
         self.kept: dict[str, list[int]] = data["k"] if data else {}
         self.aggregates: dict[str, list[Any]] = data["s"] if data else {}
+        # per resource (stored form): [first ms, last ms, count, method of the latest]
+        self.reads: dict[str, list[Any]] = data.get("r", {}) if data else {}
 
     def to_json(self, version: int) -> dict[str, Any]:
-        return {"v": version, "k": self.kept, "s": self.aggregates}
+        out = {"v": version, "k": self.kept, "s": self.aggregates}
+        if self.reads:
+            out["r"] = self.reads
+        return out
 
     def keep(self, row: list[Any]) -> bool:
         """Whether to store the request of ``row`` as a record of its own; if not, it is
@@ -53,18 +67,43 @@ class Tally:
         if counts[slot] < cap:
             counts[slot] += 1
             return True
-        name = f"{key}\n{ALLOWED if allowed else REFUSED}"
+        self._aggregate(f"{key}\n{ALLOWED if allowed else REFUSED}", at, at, 1,
+                        [agent, app, mode, method, status], target)
+        return False
+
+    def count_reads(self, counts: list[ReadCount]) -> None:
+        """Add counts of successful anonymous reads, each ``[first ms, last ms, count,
+        target, method of the latest]``: to the resource's count, or, once
+        :data:`RESOURCES_COUNTED` resources are counted that day, to the anonymous
+        aggregate."""
+        for first, last, n, target, method in counts:
+            have = self.reads.get(target)
+            if have is None and len(self.reads) < RESOURCES_COUNTED:
+                have = self.reads[target] = [first, last, 0, method]
+            if have is None:
+                self._aggregate(f"\n\n{ALLOWED}", first, last, n,
+                                [None, None, "read", method, 200], target)
+                continue
+            have[2] += n
+            have[0] = min(have[0], first)
+            if last >= have[1]:
+                have[1], have[3] = last, method
+
+    def _aggregate(self, name: str, first: int, last: int, n: int, latest: list[Any],
+                   target: str) -> None:
+        """Count ``n`` requests of ``first`` … ``last`` in the aggregate ``name``; ``latest``
+        is the agent, app, mode, method and status of the newest of them."""
         agg = self.aggregates.get(name)
         if agg is None:
-            agg = self.aggregates[name] = [at, at, 0, agent, app, mode, method, status, []]
-        agg[COUNT] += 1
-        agg[FIRST] = min(agg[FIRST], at)
-        if at >= agg[LAST]:
-            agg[LAST], agg[MODE], agg[METHOD], agg[STATUS] = at, mode, method, status
+            agg = self.aggregates[name] = [first, last, 0, *latest, []]
+        agg[COUNT] += n
+        agg[FIRST] = min(agg[FIRST], first)
+        if last >= agg[LAST]:
+            agg[LAST], agg[MODE], agg[METHOD], agg[STATUS] = last, *latest[2:]
         sample = target[:SAMPLE_CHARS]
         if len(agg[TARGETS]) < SAMPLES and sample not in agg[TARGETS]:
             agg[TARGETS].append(sample)
-        return False
 
 
-__all__ = ["ALLOWED_KEPT", "REFUSALS_KEPT", "SAMPLES", "Tally", "tally_name"]
+__all__ = ["ALLOWED_KEPT", "REFUSALS_KEPT", "RESOURCES_COUNTED", "SAMPLES", "ReadCount",
+           "Tally", "tally_name"]
