@@ -315,3 +315,34 @@ def test_anonymous_reads_are_counted_per_resource_and_day(tmp_path: Path) -> Non
 
     asyncio.run(first())
     asyncio.run(second())
+
+
+def test_counts_past_the_cap_go_out_oldest_first(tmp_path: Path) -> None:
+    """More counts waiting than max_counts: the next flush writes the pods whose counts began
+    first until three quarters of the cap are left, without waiting for count_interval."""
+    settings = load_settings({"data_dir": _init(tmp_path / "data")})
+
+    async def run() -> None:
+        rt = await open_runtime(settings)
+        try:
+            keys = [await rt.pods.create(f"c{i}") for i in range(3)]
+            log = AccessLog(rt.resources.store, base_url=BASE, max_counts=8,
+                            count_interval=300)
+            await log.start()
+            for k in keys:  # 4 resources each: 12 counts, c0's first
+                for n in range(4):
+                    log.count(k, f"{BASE}{k.pod_id.hex()}/doc{n}", "GET")
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.5)
+            written = []
+            for k in keys:
+                async with rt.resources.store.read(k) as r:
+                    written.append(await r.exists("log:index"))
+            assert written == [True, True, False]  # 12 - 4 - 4 = 4 <= 6 left
+            await log.close()  # writes the rest
+            async with rt.resources.store.read(keys[2]) as r:
+                assert await r.exists("log:index")
+        finally:
+            await rt.close()
+
+    asyncio.run(run())

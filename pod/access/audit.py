@@ -43,7 +43,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -89,8 +89,8 @@ FLUSH_GROUP = 32
 JOURNAL_STATES = 100_000
 #: seconds a count of anonymous reads may wait in memory before it is written
 COUNT_INTERVAL = 30.0
-#: counts (pod, day and resource) held in memory beyond which the next flush writes them all:
-#: about 300 bytes each
+#: counts (pod, day and resource) held in memory beyond which the oldest are written at once,
+#: until three quarters of this are left (a few hundred bytes each)
 MAX_COUNTS = 50_000
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,11 @@ class AccessLog:
         self._buffers: dict[bytes, _Buffer] = {}
         self._pending = 0  # records buffered
         self._counted = 0  # counts buffered
+        # what the background flush takes, found without a look at every buffer: the pods with
+        # records, and when each pod's counts began, oldest first (an entry whose buffer has
+        # gone or begun again since is passed over)
+        self._with_records: dict[bytes, None] = {}
+        self._counts_since: deque[tuple[float, bytes]] = deque()
         self._today = (0.0, 0.0, "")  # the UTC day of the latest count: start, end, name
         # per pod, least recently flushed first: (next journal piece, UTC day of the last fold)
         self._journals: OrderedDict[bytes, tuple[int, str]] = OrderedDict()
@@ -180,6 +185,7 @@ class AccessLog:
             rec = AccessRecord(rec.at, rec.agent, rec.app, rec.target[:MAX_TARGET] + "…",
                                rec.mode, rec.method, rec.status, rec.grant)
         self._buffer(keys).records.append((rec, owner_app))
+        self._with_records[keys.pod_id] = None
         self._pending += 1
         if self._pending >= self._max:
             self._wake.set()
@@ -201,7 +207,7 @@ class AccessLog:
                 have[1], have[3] = ms, method
             return
         if not buf.counts:
-            buf.since = time.monotonic()
+            self._began_counting(buf)
         buf.counts[key] = [ms, ms, 1, method]
         self._counted += 1
         if self._counted >= self._max_counts:
@@ -216,6 +222,10 @@ class AccessLog:
             self._today = (start, start + DAY, day)
         return day
 
+    def _began_counting(self, buf: _Buffer) -> None:
+        buf.since = time.monotonic()
+        self._counts_since.append((buf.since, buf.keys.pod_id))
+
     def _buffer(self, keys: PodKeys) -> _Buffer:
         buf = self._buffers.get(keys.pod_id)
         if buf is None:
@@ -227,6 +237,7 @@ class AccessLog:
         is writing to it."""
         async with self._lock:
             self._journals.pop(pod_id, None)
+            self._with_records.pop(pod_id, None)
             buf = self._buffers.pop(pod_id, None)
             if buf is not None:
                 self._pending -= len(buf.records)
@@ -281,15 +292,22 @@ class AccessLog:
 
     async def _flush_due(self) -> None:
         """The background flush: the pods with records, and those whose counts have waited
-        ``count_interval`` (all, once :data:`MAX_COUNTS` counts wait)."""
+        ``count_interval`` — or, while more than :data:`MAX_COUNTS` wait, the oldest counts
+        until three quarters of that are left."""
         async with self._lock:
-            if self._counted >= self._max_counts:
-                pods = list(self._buffers)
-            else:
-                due = time.monotonic() - self._count_interval
-                pods = [pod_id for pod_id, buf in self._buffers.items()
-                        if buf.records or buf.since <= due]
-            await self._flush_pods(pods)
+            due = time.monotonic() - self._count_interval
+            pods = dict.fromkeys(self._with_records)
+            left = self._counted - sum(len(b.counts) for b in map(self._buffers.get, pods) if b)
+            while self._counts_since:
+                since, pod_id = self._counts_since[0]
+                if since > due and left <= self._max_counts * 3 // 4:
+                    break
+                self._counts_since.popleft()
+                buf = self._buffers.get(pod_id)
+                if buf is not None and buf.counts and buf.since == since and pod_id not in pods:
+                    pods[pod_id] = None
+                    left -= len(buf.counts)
+            await self._flush_pods(list(pods))
 
     async def _flush_pods(self, pods: list[bytes]) -> None:
         for start in range(0, len(pods), FLUSH_GROUP):
@@ -340,6 +358,7 @@ class AccessLog:
         """A pod's buffered records and counts, out of the buffer, with the records' stored
         rows."""
         buf = self._buffers.pop(pod_id, None)
+        self._with_records.pop(pod_id, None)
         if buf is None:
             return None
         self._pending -= len(buf.records)
@@ -378,11 +397,13 @@ class AccessLog:
         later = buf.records
         buf.records = (records + later)[-10 * self._max:]
         self._pending += len(buf.records) - len(later)
+        if buf.records:
+            self._with_records[keys.pod_id] = None
         for first, last, n, target, method in counts:
             have = buf.counts.get((day_of(first / 1000), target))
             if have is None:
                 if not buf.counts:
-                    buf.since = time.monotonic()
+                    self._began_counting(buf)
                 buf.counts[(day_of(first / 1000), target)] = [first, last, n, method]
                 self._counted += 1
             else:
