@@ -299,6 +299,8 @@ def test_anonymous_reads_show_as_counts(live: tuple[Server, dict, dict]) -> None
         page = c.get("/.account/log", params={"kind": "other"}).text
         assert "Visitors not signed in</span> read" in page
         assert f"{before + 4} times</strong>" in page
+        home = " ".join(c.get("/.account/").text.split())  # the dashboard's recent accesses
+        assert "Visitors not signed in read" in home and f"({before + 4} times that day)" in home
         assert "within\n  30 seconds" in page or "within 30 seconds" in " ".join(page.split())
 
 

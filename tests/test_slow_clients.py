@@ -189,3 +189,48 @@ def test_limits_out_of_range_or_beyond_the_open_files_limit_are_refused(tmp_path
         done = cli("serve", "--port", str(free_port()), data_dir=srv.data_dir, check=False,
                    env={"COMMONPOD_MAX_CONNECTIONS": "1000000"})
         assert done.returncode != 0 and "ulimit -n" in done.stderr, done.stderr
+
+
+def _response(s: socket.socket, buffered: bytes) -> tuple[bytes, bytes, bytes]:
+    """One response off ``s`` (Content-Length framed): head, body and what followed it."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(rest) < length:
+        chunk = s.recv(65536)
+        assert chunk, (head, len(rest))
+        rest += chunk
+    return head, rest[:length], rest[length:]
+
+
+def test_responses_go_out_whole_and_in_order(limited: Server) -> None:
+    """A response's head and body leave together (one send) but never out of order: three
+    pipelined GETs, small and large (beyond what is gathered into one send), come back in
+    the order asked, each whole, and one asking to close gets its whole body before the
+    close."""
+    small, large = b"<#a> <#b> \"small\" .\n", b"<#a> <#b> \"" + b"x" * 300_000 + b"\" .\n"
+    for name, body in (("small.ttl", small), ("large.ttl", large)):
+        assert httpx.put(f"{limited.base}pub/{name}", content=body,
+                         headers={"Content-Type": "text/turtle"}).status_code in (201, 204)
+    get = "GET /pub/{} HTTP/1.1\r\nHost: x\r\nAccept: text/turtle\r\n\r\n"
+    with contextlib.closing(_connect(limited, "".join(
+            get.format(n) for n in ("small.ttl", "large.ttl", "small.ttl")).encode())) as s:
+        rest = b""
+        for expected in (small, large, small):
+            head, body, rest = _response(s, rest)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            if expected is large:
+                assert b"x" * 300_000 in body
+            else:
+                assert b'"small"' in body and len(body) < 1000
+    closing = "GET /pub/large.ttl HTTP/1.1\r\nHost: x\r\nAccept: text/turtle\r\n" \
+              "Connection: close\r\n\r\n"
+    with contextlib.closing(_connect(limited, closing.encode())) as s:
+        whole = _until_closed(s, time.monotonic() + SLACK)
+    head, _, body = whole.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"x" * 300_000 in body

@@ -47,6 +47,53 @@ class _HeadTooLarge(Exception):
     """Raised in a parser callback; httptools turns it into a parser error."""
 
 
+class CoalescingTransport:
+    """A transport whose small writes of one event-loop step leave in one ``send``: uvicorn
+    writes a response's head and body separately, two system calls where one will do. The
+    writes go out, in order, at the loop's next step, or at once when large (no copy of a big
+    body) or before the transport closes; everything else is the real transport's."""
+
+    COALESCE_BYTES = 64 * 1024
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport, self._loop = transport, loop
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._size + len(data) > self.COALESCE_BYTES:
+            self.flush()
+            self._transport.write(data)
+            return
+        if not self._parts:
+            self._loop.call_soon(self.flush)
+        self._parts.append(bytes(data))
+        self._size += len(data)
+
+    def flush(self) -> None:
+        """Hand what was written so far to the real transport."""
+        if self._parts:
+            data = b"".join(self._parts) if len(self._parts) > 1 else self._parts[0]
+            self._parts, self._size = [], 0
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._parts, self._size = [], 0
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class BoundedHttp(HttpToolsProtocol):
     """uvicorn's httptools protocol with head and body deadlines and a head size limit."""
 
@@ -64,7 +111,7 @@ class BoundedHttp(HttpToolsProtocol):
 
     # [override]: as uvicorn's protocol declares it (asyncio's says BaseTransport)
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm(self.limits.header_timeout, self._head_expired)
 
     def on_message_begin(self) -> None:
