@@ -200,9 +200,10 @@ def _grant_cost(report: Report) -> list[str]:
         )
         lines.append("")
     lines += _wrap(
-        "Every request by anyone other than the pod's owner is recorded, anonymous ones too: "
-        "the GET Turtle row (anonymous reads of the public pod) writes an access-log record per "
-        "request as well, so the cost of logging is inside that row's figure too."
+        "Every request by anyone other than the pod's owner is recorded, anonymous reads "
+        "counted: the GET Turtle row (anonymous reads of the public pod) adds each request to "
+        "the owner's count of that document's reads that day, written every 30 s, so the cost "
+        "of counting is inside that row's figure too."
     )
     lines.append("")
     return lines
