@@ -72,7 +72,7 @@ from pod.access.log_format import (
     utc_iso,
     well_formed,
 )
-from pod.access.tally import AGENT, APP, FIRST, LAST, ReadCount, Tally, tally_name
+from pod.access.tally import AGENT, APP, FIRST, LAST, ReadCount, Tally, add_reads, tally_name
 from pod.errors import InsufficientStorage, ServiceUnavailable
 from pod.store.sealed import PodKeys, SealedReader, SealedStore, SealedTransaction
 
@@ -201,10 +201,7 @@ class AccessLog:
         ms = int(at * 1000)
         have = buf.counts.get(key)
         if have is not None:
-            have[2] += 1
-            have[0] = min(have[0], ms)
-            if ms >= have[1]:
-                have[1], have[3] = ms, method
+            add_reads(have, ms, ms, 1, method)
             return
         if not buf.counts:
             self._began_counting(buf)
@@ -400,16 +397,15 @@ class AccessLog:
         if buf.records:
             self._with_records[keys.pod_id] = None
         for first, last, n, target, method in counts:
-            have = buf.counts.get((day_of(first / 1000), target))
+            key = (day_of(first / 1000), target)
+            have = buf.counts.get(key)
             if have is None:
                 if not buf.counts:
                     self._began_counting(buf)
-                buf.counts[(day_of(first / 1000), target)] = [first, last, n, method]
+                buf.counts[key] = [first, last, n, method]
                 self._counted += 1
             else:
-                have[0], have[2] = min(have[0], first), have[2] + n
-                if last >= have[1]:
-                    have[1], have[3] = last, method
+                add_reads(have, first, last, n, method)
 
     async def _fold(self, tx: SealedTransaction, items: list[Item],
                     counts: list[ReadCount]) -> None:

@@ -36,6 +36,15 @@ FIRST, LAST, COUNT, AGENT, APP, MODE, METHOD, STATUS, TARGETS = range(9)
 ReadCount = list[Any]
 
 
+def add_reads(count: list[Any], first: int, last: int, n: int, method: str) -> None:
+    """Add ``n`` reads, ``first`` … ``last`` ms, the latest by ``method``, to ``count``: ``[first
+    ms, last ms, count, method of the latest]`` (in a tally, or waiting in memory)."""
+    count[0] = min(count[0], first)
+    count[2] += n
+    if last >= count[1]:
+        count[1], count[3] = last, method
+
+
 def tally_name(day: str) -> str:
     return f"log:{day}:tally"
 
@@ -84,10 +93,7 @@ class Tally:
                 self._aggregate(f"\n\n{ALLOWED}", first, last, n,
                                 [None, None, "read", method, 200], target)
                 continue
-            have[2] += n
-            have[0] = min(have[0], first)
-            if last >= have[1]:
-                have[1], have[3] = last, method
+            add_reads(have, first, last, n, method)
 
     def _aggregate(self, name: str, first: int, last: int, n: int, latest: list[Any],
                    target: str) -> None:
@@ -106,4 +112,4 @@ class Tally:
 
 
 __all__ = ["ALLOWED_KEPT", "REFUSALS_KEPT", "RESOURCES_COUNTED", "SAMPLES", "ReadCount",
-           "Tally", "tally_name"]
+           "Tally", "add_reads", "tally_name"]
