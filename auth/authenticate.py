@@ -91,6 +91,9 @@ class Authenticator:
         """The claims of a token of this issuer or, when allowed, of another one. A WebID of
         this server signs in with this server's issuer only: another issuer's token for one is
         refused before anything is read or fetched (its profile is never looked at)."""
+        known = self._tokens.verified_before(token)
+        if known is not None:  # ours, verified at an earlier request
+            return known
         if self._remote is not None:
             peeked = unverified_claims(token) or {}
             issuer = peeked.get("iss")

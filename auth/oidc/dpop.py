@@ -157,7 +157,14 @@ def _members(key: dict[str, Any]) -> dict[str, str]:
 
 def thumbprint(key: dict[str, Any]) -> str:
     """RFC 7638 SHA-256 thumbprint of a public JWK, base64url; ValueError when malformed."""
-    return jwk.thumbprint(_members(key))
+    return _thumbprint(tuple(_members(key).items()))
+
+
+@lru_cache(maxsize=KEY_CACHE_SIZE)
+def _thumbprint(members: tuple[tuple[str, str], ...]) -> str:
+    """The thumbprint of required members, remembered: a client signs every proof with the
+    same key."""
+    return jwk.thumbprint(dict(members))
 
 
 def _import(members: dict[str, str]) -> jwk.Key:
@@ -322,7 +329,7 @@ async def verify_proof(proof: str, *, method: str, url: str, replay: ReplayCache
         members = _members(key)
     except ValueError as error:
         raise rejection(f"DPoP proof jwk is not a valid public key: {error}") from None
-    jkt = jwk.thumbprint(members)
+    jkt = _thumbprint(tuple(members.items()))
     _verify_signature(obj, _public_key(members, jkt))
     claims = _claims(obj)
     earliest = now - min(max_age + leeway, replay.window)

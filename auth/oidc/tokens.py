@@ -138,18 +138,26 @@ class AccessTokens:
     def verify(self, token: str, *, now: float | None = None) -> dict[str, Any]:
         """The claims of one of our access tokens (RFC 9068 §4); raises Unauthenticated."""
         now = time.time() if now is None else now
+        known = self.verified_before(token, now=now)
+        if known is not None:
+            return known
+        claims = self._verify(token, now)
+        self._cache[hashlib.sha256(token.encode()).digest()] = claims
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return dict(claims)
+
+    def verified_before(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
+        """The claims of a token this process verified already and still holds (``None``:
+        not held); raises Unauthenticated once it has expired."""
         digest = hashlib.sha256(token.encode()).digest()
         claims = self._cache.get(digest)
         if claims is None:
-            claims = self._verify(token, now)
-            self._cache[digest] = claims
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        elif claims["exp"] <= now - LEEWAY:
+            return None
+        if claims["exp"] <= (time.time() if now is None else now) - LEEWAY:
             del self._cache[digest]
             raise _invalid("access token has expired; request a new one")
-        else:
-            self._cache.move_to_end(digest)
+        self._cache.move_to_end(digest)
         return dict(claims)
 
     def _verify(self, token: str, now: float) -> dict[str, Any]:
