@@ -118,22 +118,22 @@ class AccessDecider:
     ) -> tuple[list[wac.Authorization], str, bool]:
         """The authorizations of the effective ACL, the URL they apply to, inherited or not.
 
-        The versions of every candidate ``.acl`` (the resource's own, then each container's up
-        to the root) come in one call to the store, without opening any; an ACL is opened
-        only when its version is not parsed and cached already."""
-        paths = [target.path, *reversed(target.ancestors())]
-        found = await reader.versions([path + ACL_SUFFIX for path in paths])
-        for index, version in enumerate(found):
-            if version is None:
-                continue
-            path = paths[index]
-            auths = self._cache.get((keys.pod_id, path + ACL_SUFFIX, version))
-            if auths is None:
-                opened = await reader.get(path + ACL_SUFFIX)
-                if opened is None:  # removed since the versions were read: walk again
-                    return await self._effective(reader, keys, target)
-                auths = self._parsed(keys, target, path + ACL_SUFFIX, opened)
-            return auths, f"{self.base_url}{target.pod}{path}", index > 0
+        The walk up from the resource asks the store for each ``.acl``'s version only; the
+        nearest found is opened only when that version is not parsed and cached already."""
+        path: str | None = target.path
+        inherited = False
+        while path is not None:
+            acl_path = path + ACL_SUFFIX
+            [version] = await reader.versions([acl_path])
+            if version is not None:
+                auths = self._cache.get((keys.pod_id, acl_path, version))
+                if auths is None:
+                    opened = await reader.get(acl_path)
+                    if opened is None:  # removed since its version was read: walk again
+                        return await self._effective(reader, keys, target)
+                    auths = self._parsed(keys, target, acl_path, opened)
+                return auths, f"{self.base_url}{target.pod}{path}", inherited
+            path, inherited = target.with_path(path).parent, True
         return [], "", False
 
     def _parsed(self, keys: PodKeys, target: Target, acl_path: str, opened: Opened
