@@ -213,6 +213,19 @@ def test_token_claims_are_checked(server: Server, changes: dict, why: str | None
         assert r.status_code == 401, r.text
 
 
+def test_a_token_used_while_valid_is_refused_once_it_expires(server: Server) -> None:
+    """A verified token is remembered for the next requests (no signature check each time);
+    that memory must not outlive the token's ``exp`` (plus the 5 s leeway)."""
+    now = int(time.time())
+    token, key = _forge(server, iat=now, exp=now + 1)
+    url = server.base + "alice/"
+    assert httpx.get(url, headers=dpop_headers(key, token, "GET", url)).status_code == 200
+    time.sleep(7)
+    r = httpx.get(url, headers=dpop_headers(key, token, "GET", url))
+    assert r.status_code == 401, r.text
+    assert "expired" in r.headers["www-authenticate"]
+
+
 @pytest.mark.parametrize("changes", [{"webid": 123}, {"webid": None}, {"webid": ["x"]},
                                      {"webid": "not a url"}, {"client_id": ["x"]}])
 def test_claims_of_the_wrong_type_are_refused(server: Server, changes: dict) -> None:
