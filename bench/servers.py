@@ -149,8 +149,9 @@ def others_cpu_seconds() -> float:
 
 def postgres_cpu_seconds() -> float:
     """CPU time used so far by the machine's PostgreSQL processes (``postgres``: its
-    postmaster, the backends serving connections, its background writers), live ones only: a
-    pooled connection's backend lives as long as the server that opened it."""
+    postmaster, the backends serving connections, its background writers): the live ones' own
+    and, through the postmaster's children's time, that of backends which have exited since
+    (a backend of an earlier server's pool may end during a run: without it the sum fell)."""
     ticks = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -160,7 +161,8 @@ def postgres_cpu_seconds() -> float:
         except OSError:
             continue
         if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
-            ticks += _stat_fields(int(entry.name))[1]
+            fields = text[text.rindex(")") + 2 :].split()
+            ticks += sum(int(field) for field in fields[11:15])  # utime stime cutime cstime
     return ticks / CLOCK_TICKS
 
 

@@ -176,6 +176,12 @@ class _Reader:
         return [found.get(key) for key in keys]
 
     async def versions(self, keys: list[bytes]) -> list[bytes | None]:
+        if len(keys) == 1:  # the walk to the effective ACL: a point read, no array to send
+            with self._faults():
+                row = await self._conn.fetchrow(
+                    "SELECT version FROM records WHERE pod_id = $1 AND key = $2",
+                    self._pod, keys[0])
+            return [row[0] if row else None]
         with self._faults():
             rows = await self._conn.fetch(
                 "SELECT key, version FROM records WHERE pod_id = $1 AND key = ANY($2::bytea[])",
