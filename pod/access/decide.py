@@ -36,7 +36,7 @@ from pod.resources import membership, rdf
 from pod.resources.paths import ACL_SUFFIX, Target
 from pod.resources.records import CONTAINER, RDF, Resource
 from pod.resources.service import load
-from pod.store.sealed import Opened, PodKeys, SealedReader, SealedStore
+from pod.store.sealed import PodKeys, SealedReader, SealedStore
 
 CACHE_SIZE = 10_000  # parsed ACL documents (the setting cache_acls)
 CHALLENGE = 'DPoP algs="ES256 ES384 PS256 RS256 EdDSA"'
@@ -126,25 +126,27 @@ class AccessDecider:
             acl_path = path + ACL_SUFFIX
             [version] = await reader.versions([acl_path])
             if version is not None:
-                auths = self._cache.get((keys.pod_id, acl_path, version))
-                if auths is None:
-                    opened = await reader.get(acl_path)
-                    if opened is None:  # removed since its version was read: walk again
-                        return await self._effective(reader, keys, target)
-                    auths = self._parsed(keys, target, acl_path, opened)
+                auths = await self._parsed(reader, keys, target, acl_path, version)
+                if auths is None:  # removed since its version was read: walk again
+                    return await self._effective(reader, keys, target)
                 return auths, f"{self.base_url}{target.pod}{path}", inherited
             path, inherited = target.with_path(path).parent, True
         return [], "", False
 
-    def _parsed(self, keys: PodKeys, target: Target, acl_path: str, opened: Opened
-                ) -> list[wac.Authorization]:
-        key = (keys.pod_id, acl_path, opened.version)
-        auths = self._cache.get(key)
-        if auths is None:
-            res = Resource.decode(opened.data, opened.version)
-            url = f"{self.base_url}{target.pod}{acl_path}"
-            auths = wac.parse_acl(rdf.parse(res.body, res.content_type, url))
-            self._cache[key] = auths
+    async def _parsed(self, reader: SealedReader, keys: PodKeys, target: Target,
+                      acl_path: str, version: bytes) -> list[wac.Authorization] | None:
+        """The authorizations of the ACL at ``acl_path`` in ``version``: cached, or opened and
+        parsed (``None``: no ACL is there any more)."""
+        auths = self._cache.get((keys.pod_id, acl_path, version))
+        if auths is not None:
+            return auths
+        opened = await reader.get(acl_path)
+        if opened is None:
+            return None
+        res = Resource.decode(opened.data, opened.version)
+        url = f"{self.base_url}{target.pod}{acl_path}"
+        auths = wac.parse_acl(rdf.parse(res.body, res.content_type, url))
+        self._cache[(keys.pod_id, acl_path, opened.version)] = auths
         return auths
 
     async def modes(
