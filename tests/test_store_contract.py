@@ -12,7 +12,7 @@ import pytest
 
 from pod.errors import VersionConflict
 from pod.store.backends import open_backend
-from pod.store.base import ABSENT, Append, CopyableBackend, PodRow, Record
+from pod.store.base import ABSENT, Append, CopyableBackend, PodRow, Reader, Record
 from tests.postgres import fresh_database
 
 P1, P2 = b"p" * 16, b"q" * 16
@@ -250,6 +250,75 @@ def test_a_read_inside_a_write_is_served(opener: Opener) -> None:
                 assert await r.get(b"a") is None
         async with backend.read(P1) as r:
             assert (await r.get(b"a")).value == b"1"
+
+    run(opener, go)
+
+
+def test_a_read_block_sees_one_snapshot(opener: Opener) -> None:
+    """Every read of one ``read`` block sees the store as it was at its first read, whatever
+    commits meanwhile (a listing reads a container and then its member pages: a write that
+    commits in between must not show half of each). Nested blocks of the same task share
+    it; a block begun after the commit sees the commit."""
+    async def go(backend: CopyableBackend) -> None:
+        async with backend.write(P1) as tx:
+            await tx.put(b"head", b"pages=1", b"v1")
+            await tx.put(b"page0", b"a b c d", b"v1")
+        async with backend.read(P1) as r:
+            assert (await r.get(b"head")).value == b"pages=1"
+            async with backend.write(P1) as tx:  # another request's write commits
+                await tx.put(b"head", b"pages=2", b"v2")
+                await tx.put(b"page0", b"a c", b"v2")
+                await tx.put(b"page1", b"b d", b"v2")
+            async with backend.read(P2) as nested:  # (another pod: the same snapshot)
+                assert await nested.get(b"head") is None
+            assert (await r.get(b"page0")).value == b"a b c d"
+            assert await r.get(b"page1") is None
+            assert await r.versions([b"head", b"page1"]) == [b"v1", None]
+            assert [x and x.value for x in await r.get_many([b"head", b"page1"])] \
+                == [b"pages=1", None]
+            seen = await asyncio.create_task(_read(backend, b"head"))  # another task's block
+        assert seen == b"pages=2"
+        async with backend.read(P1) as r:
+            assert (await r.get(b"page1")).value == b"b d"
+
+    run(opener, go)
+
+
+async def _get(reader: Reader, key: bytes) -> bytes | None:
+    found = await reader.get(key)
+    return found.value if found else None
+
+
+async def _read(backend: CopyableBackend, key: bytes) -> bytes | None:
+    """``key`` of P1 read in a block of its own."""
+    async with backend.read(P1) as reader:
+        return await _get(reader, key)
+
+
+def test_reads_of_other_tasks_begun_later_see_later_commits(opener: Opener) -> None:
+    """A read block of one task, held open across awaits, never hands its snapshot to a read
+    begun by another task after a commit (a client that got its 201 reads what it wrote)."""
+    async def go(backend: CopyableBackend) -> None:
+        async with backend.write(P1) as tx:
+            await tx.put(b"k", b"old", b"v1")
+        held, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_reader() -> bytes | None:
+            async with backend.read(P1) as r:
+                first = await _get(r, b"k")
+                held.set()
+                await release.wait()
+                assert await _get(r, b"k") == first  # its own snapshot throughout
+                return first
+
+        slow = asyncio.create_task(slow_reader())
+        await held.wait()
+        async with backend.write(P1) as tx:
+            await tx.put(b"k", b"new", b"v2")
+
+        assert await asyncio.create_task(_read(backend, b"k")) == b"new"
+        release.set()
+        assert await slow == b"old"
 
     run(opener, go)
 

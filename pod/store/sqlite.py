@@ -1,7 +1,13 @@
-"""The embedded SQLite backend (WAL): one writer connection, one reader connection.
+"""The embedded SQLite backend (WAL): one writer connection; reader connections.
 
 SQLite calls are microseconds, so they run on the event loop without a thread hop; a write
 transaction holds an ``asyncio.Lock`` so writes of concurrent requests never interleave.
+
+A ``read`` block is one read transaction on a reader connection of its own (kept in a small
+pool): every read of the block sees one snapshot, however many commits land meanwhile (the
+group commit finishes in a thread, between two reads of a request on the loop). A block opened
+inside another by the same task shares its snapshot. Single reads outside blocks (pods, keys)
+use one more reader connection in autocommit mode.
 
 Group commit: each request's transaction is a savepoint inside a batch; the batch commits
 (with its fsync, in a worker thread so the event loop keeps serving) as soon as no writer is
@@ -28,6 +34,7 @@ import sqlite3
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from pod.errors import (
@@ -107,6 +114,9 @@ MAX_EVENTS = 1_000_000
 """The most events kept (the oldest go first), however many keys clients make up."""
 MAX_MESSAGES = 100_000
 """The most messages kept (the oldest go first), however fast they are published."""
+IDLE_READERS = 8
+"""Reader connections kept open for read blocks when no block uses them (more are opened while
+more blocks are open at once, and closed when they end)."""
 BUSY_WAIT = 10.0
 """Seconds a write waits for another process's write transaction to end before failing."""
 
@@ -222,6 +232,8 @@ class SQLiteBackend:
             self._writer.execute("PRAGMA busy_timeout = 0")
             self._reader = _connect(path, synchronous, opened, mmap_mb=mmap_mb,
                                     cache_mb=cache_mb)
+            self._idle = [_connect(path, synchronous, opened, mmap_mb=mmap_mb,
+                                   cache_mb=cache_mb)]  # for read blocks
         except (OSError, sqlite3.Error) as exc:
             for conn in opened:
                 conn.close()
@@ -232,6 +244,10 @@ class SQLiteBackend:
         self._batch: asyncio.Future[None] | None = None  # open batch, resolved at its commit
         self._full = False  # told the operator the disk is full, not yet that it is not
         self._marks: sqlite3.Connection | None = None  # opened at the first mark_once
+        self._settings = synchronous, mmap_mb, cache_mb
+        self._reading: ContextVar[tuple[asyncio.Task[object] | None, sqlite3.Connection]
+                                  | None] = ContextVar(f"commonpod-sqlite-read-{id(self)}",
+                                                       default=None)
         self._marked = 0
 
     def _note(self, full: bool) -> None:
@@ -246,7 +262,27 @@ class SQLiteBackend:
 
     @asynccontextmanager
     async def read(self, pod: bytes) -> AsyncIterator[_Reader]:
-        yield _Reader(self._reader, pod)
+        task = asyncio.current_task()
+        held = self._reading.get()
+        if held is not None and held[0] is task:  # a read inside a read (a decision reading
+            yield _Reader(held[1], pod)  # another pod): the same snapshot
+            return
+        conn = self._idle.pop() if self._idle else self._open_reader()
+        conn.execute("BEGIN")  # deferred: the snapshot is taken at the block's first read
+        token = self._reading.set((task, conn))
+        try:
+            yield _Reader(conn, pod)
+        finally:
+            self._reading.reset(token)
+            conn.execute("COMMIT")  # nothing written: ends the snapshot, so WAL can be reused
+            if len(self._idle) < IDLE_READERS:
+                self._idle.append(conn)
+            else:
+                conn.close()
+
+    def _open_reader(self) -> sqlite3.Connection:
+        synchronous, mmap_mb, cache_mb = self._settings
+        return _connect(self.path, synchronous, [], mmap_mb=mmap_mb, cache_mb=cache_mb)
 
     @asynccontextmanager
     async def _begin(self) -> AsyncIterator[sqlite3.Connection]:
@@ -520,6 +556,8 @@ class SQLiteBackend:
         async with self._lock:
             await self._commit_batch()
         self._reader.close()
+        for conn in self._idle:
+            conn.close()
         self._writer.close()
         if self._marks is not None:
             self._marks.close()
