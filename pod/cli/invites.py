@@ -7,21 +7,9 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from auth.invites import MAX_DAYS, Invites
+from auth.invites import Invites
 from pod.cli.common import CommandError, settings_of
 from pod.runtime import open_runtime
-
-
-def days(value: str) -> float:
-    """How long an invitation lasts, in days (a fraction for less than one)."""
-    try:
-        n = float(value)
-    except ValueError:
-        n = -1.0
-    if not 0 < n <= MAX_DAYS:  # (also refuses nan and inf)
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days above 0 and at "
-                                         f"most {MAX_DAYS:g}")
-    return n
 
 
 def cmd_invite_create(args: argparse.Namespace) -> int:

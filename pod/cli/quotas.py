@@ -6,22 +6,9 @@ import argparse
 import asyncio
 import json
 
-from pod.cli.common import CommandError, settings_of
+from pod.cli.common import DEFAULT, CommandError, settings_of
 from pod.resources.usage import Quota, Usage
 from pod.runtime import open_runtime
-
-DEFAULT = "default"
-
-
-def limit(value: str) -> int | None:
-    """A quota given on the command line: a whole number (0: unlimited), or ``default`` for
-    the server's setting."""
-    if value == DEFAULT:
-        return None
-    if not value.isdigit():
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a whole number (0: unlimited) or {DEFAULT!r}")
-    return int(value)
 
 
 def _report(name: str, found: Usage, quota: Quota) -> dict[str, object]:
