@@ -4,6 +4,7 @@ file and a PostgreSQL database of the test's own (tests/postgres.py)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -319,6 +320,33 @@ def test_reads_of_other_tasks_begun_later_see_later_commits(opener: Opener) -> N
         assert await asyncio.create_task(_read(backend, b"k")) == b"new"
         release.set()
         assert await slow == b"old"
+
+    run(opener, go)
+
+
+def test_many_read_blocks_held_at_once_open_a_bounded_number_of_files(opener: Opener) -> None:
+    """Two hundred requests each holding a read block across a slow await (a remote group
+    document being fetched) are all answered, and the store opens a bounded number of files
+    for them (SQLite: a connection per block, at most 16 at once; PostgreSQL: its pool)."""
+    def files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def go(backend: CopyableBackend) -> None:
+        async with backend.write(P1) as tx:
+            await tx.put(b"d", b"doc", b"v")
+        before, most = files(), 0
+
+        async def request() -> bytes | None:
+            nonlocal most
+            async with backend.read(P1) as r:
+                value = await _get(r, b"d")
+                most = max(most, files())
+                await asyncio.sleep(0.02)
+                return value
+
+        answers = await asyncio.wait_for(asyncio.gather(*(request() for _ in range(200))), 30)
+        assert answers == [b"doc"] * 200
+        assert most - before <= 40, (before, most)
 
     run(opener, go)
 

@@ -22,7 +22,8 @@ from pod.store import keys
 from pod.store.backends import open_backend
 
 KEEP_ALIVE = 5  # seconds an idle kept-alive connection stays open (uvicorn's default)
-SPARE_FILES = 64  # open files beyond the connections: database, WAL, logs, outbound fetches
+SPARE_FILES = 96  # open files beyond the connections: database, WAL, logs, outbound fetches,
+# and up to 32 for the SQLite read blocks' connections (pod/store/sqlite.py, MAX_READERS)
 
 
 def initialise(settings: Settings) -> None:

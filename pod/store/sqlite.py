@@ -41,6 +41,7 @@ from pod.errors import (
     ConfigError,
     InsufficientStorage,
     QuotaExceeded,
+    ServiceUnavailable,
     StoreError,
     VersionConflict,
 )
@@ -117,6 +118,10 @@ MAX_MESSAGES = 100_000
 IDLE_READERS = 8
 """Reader connections kept open for read blocks when no block uses them (more are opened while
 more blocks are open at once, and closed when they end)."""
+MAX_READERS = 16
+"""Most reader connections open for read blocks at once (two open files each); a block beyond
+waits for one, at most :data:`READER_WAIT` seconds (then 503, as PostgreSQL's pool does)."""
+READER_WAIT = 30.0
 BUSY_WAIT = 10.0
 """Seconds a write waits for another process's write transaction to end before failing."""
 
@@ -245,6 +250,7 @@ class SQLiteBackend:
         self._full = False  # told the operator the disk is full, not yet that it is not
         self._marks: sqlite3.Connection | None = None  # opened at the first mark_once
         self._settings = synchronous, mmap_mb, cache_mb
+        self._readers = asyncio.Semaphore(MAX_READERS)  # read blocks' connections, held
         self._reading: ContextVar[tuple[asyncio.Task[object] | None, sqlite3.Connection]
                                   | None] = ContextVar(f"commonpod-sqlite-read-{id(self)}",
                                                        default=None)
@@ -267,18 +273,29 @@ class SQLiteBackend:
         if held is not None and held[0] is task:  # a read inside a read (a decision reading
             yield _Reader(held[1], pod)  # another pod): the same snapshot
             return
-        conn = self._idle.pop() if self._idle else self._open_reader()
-        conn.execute("BEGIN")  # deferred: the snapshot is taken at the block's first read
-        token = self._reading.set((task, conn))
+        if self._readers.locked():  # every connection is held (by blocks awaiting fetches)
+            try:
+                await asyncio.wait_for(self._readers.acquire(), READER_WAIT)
+            except TimeoutError:
+                raise ServiceUnavailable("the server is too busy to read now; try again",
+                                         headers={"Retry-After": "5"}) from None
+        else:
+            await self._readers.acquire()
         try:
-            yield _Reader(conn, pod)
+            conn = self._idle.pop() if self._idle else self._open_reader()
+            conn.execute("BEGIN")  # deferred: the snapshot is taken at the block's first read
+            token = self._reading.set((task, conn))
+            try:
+                yield _Reader(conn, pod)
+            finally:
+                self._reading.reset(token)
+                conn.execute("COMMIT")  # nothing written: ends the snapshot (WAL reusable)
+                if len(self._idle) < IDLE_READERS:
+                    self._idle.append(conn)
+                else:
+                    conn.close()
         finally:
-            self._reading.reset(token)
-            conn.execute("COMMIT")  # nothing written: ends the snapshot, so WAL can be reused
-            if len(self._idle) < IDLE_READERS:
-                self._idle.append(conn)
-            else:
-                conn.close()
+            self._readers.release()
 
     def _open_reader(self) -> sqlite3.Connection:
         synchronous, mmap_mb, cache_mb = self._settings
