@@ -20,10 +20,12 @@ from pod.runtime import open_runtime, rotate_keys
 from pod.settings import Settings, redacted
 from pod.store import keys
 from pod.store.backends import open_backend
+from pod.store.sqlite import MAX_READERS
 
 KEEP_ALIVE = 5  # seconds an idle kept-alive connection stays open (uvicorn's default)
-SPARE_FILES = 96  # open files beyond the connections: database, WAL, logs, outbound fetches,
-# and up to 32 for the SQLite read blocks' connections (pod/store/sqlite.py, MAX_READERS)
+# open files beyond the connections: database, WAL, logs, outbound fetches, and the SQLite read
+# blocks' connections (two files each)
+SPARE_FILES = 64 + 2 * MAX_READERS
 
 
 def initialise(settings: Settings) -> None:
