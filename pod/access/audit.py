@@ -82,8 +82,8 @@ JOURNAL_PIECES = 128
 #: the journal: its flushes already write full chunks)
 FOLD_AT = 64
 #: pods whose buffers one flush writes at once: their journal pieces in one call to the store
-#: and one commit, sealed and stored back to back on the event loop (about 45 µs a pod, so
-#: requests wait up to 1.5 ms for a group), their folds in transactions started together
+#: and one commit (sealed and stored a slice at a time, requests running between slices:
+#: :data:`~pod.store.base.APPEND_SLICE`), their folds in transactions started together
 FLUSH_GROUP = 32
 #: pods whose journal state (next piece, day of the last fold) this process remembers
 JOURNAL_STATES = 100_000
@@ -317,6 +317,7 @@ class AccessLog:
     async def _flush_group(self, pods: list[bytes]) -> None:
         today = day_of(self._clock())
         pieces: list[tuple[Taken, int]] = []
+        appends: list[tuple[PodKeys, str, bytes, str | None]] = []
         folds: list[Taken] = []
         for pod_id in pods:
             taken = self._take(pod_id)
@@ -326,14 +327,14 @@ class AccessLog:
             if (state is None or state[1] != today or len(taken[2]) + len(taken[3]) >= FOLD_AT
                     or state[0] + 1 >= JOURNAL_PIECES):
                 folds.append(taken)
-            else:
-                pieces.append((taken, state[0]))
+                continue
+            n = state[0]
+            pieces.append((taken, n))
+            appends.append((taken[0], piece_name(n), _piece(taken[2], taken[3]),
+                            piece_name(n - 1) if n else None))
         if pieces:
             try:
-                stored = await self._store.append_many([
-                    (keys, piece_name(n), _piece(items, counts),
-                     piece_name(n - 1) if n else None)
-                    for (keys, _, items, counts), n in pieces])
+                stored = await self._store.append_many(appends)
             except BaseException:  # not written: try again next time (cancelled: maybe written)
                 for taken in [taken for taken, _ in pieces] + folds:
                     self._journals.pop(taken[0].pod_id, None)

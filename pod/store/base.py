@@ -91,6 +91,12 @@ class Append:
     after: bytes | None = None
 
 
+APPEND_SLICE: Final = 8
+"""Items of an :meth:`Backend.append_many` sealed or stored between two turns of the event
+loop: a flush of the access log appends to dozens of pods at once, and done in one go on the
+loop it held every request up for milliseconds (issue #16)."""
+
+
 def one_per_pod(items: list[Append]) -> None:
     """``ValueError`` unless every item of an :meth:`Backend.append_many` names its own pod."""
     if len({item.pod for item in items}) != len(items):

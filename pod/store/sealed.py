@@ -8,6 +8,7 @@ moved to another row or pod, or replayed under another version, fails to open lo
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from nacl import utils
 
-from pod.store.base import Append, Backend, Reader, Record, Transaction
+from pod.store.base import APPEND_SLICE, Append, Backend, Reader, Record, Transaction
 from pod.store.keys import aead_open, aead_seal, subkey
 
 VERSION_BYTES = 12
@@ -157,9 +158,12 @@ class SealedStore:
                           ) -> list[bool]:
         """Add a record to each of many pods in one commit: ``(keys, name, data, after)``
         stores ``data`` under ``name`` where no record is and, with ``after``, only if a
-        record is under ``after``; whether each was stored. At most one item per pod."""
+        record is under ``after``; whether each was stored. At most one item per pod. Sealed
+        :data:`~pod.store.base.APPEND_SLICE` at a time, letting the event loop run between."""
         appends = []
-        for keys, name, data, after in items:
+        for n, (keys, name, data, after) in enumerate(items):
+            if n and not n % APPEND_SLICE:
+                await asyncio.sleep(0)
             blind, version, sealed = keys.new_record(name, data)
             appends.append(Append(keys.pod_id, blind, sealed, version,
                                   None if after is None else keys.blind(after)))

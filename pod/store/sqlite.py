@@ -45,7 +45,7 @@ from pod.errors import (
     StoreError,
     VersionConflict,
 )
-from pod.store.base import ABSENT, TABLES, Append, PodRow, Record, Row, one_per_pod
+from pod.store.base import ABSENT, APPEND_SLICE, TABLES, Append, PodRow, Record, Row, one_per_pod
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keyring (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL);
@@ -324,10 +324,16 @@ class SQLiteBackend:
 
     async def append_many(self, items: list[Append]) -> list[bool]:
         one_per_pod(items)
+        stored = []
         async with self._in_batch() as conn:
-            with _storage():
-                return [conn.execute(_APPEND, (item.pod, item.key, item.version, item.value,
-                                               item.after)).rowcount == 1 for item in items]
+            for start in range(0, len(items), APPEND_SLICE):
+                if start:  # let requests run between slices (the batch stays ours meanwhile)
+                    await asyncio.sleep(0)
+                with _storage():
+                    stored += [conn.execute(_APPEND, (item.pod, item.key, item.version,
+                                                      item.value, item.after)).rowcount == 1
+                               for item in items[start:start + APPEND_SLICE]]
+        return stored
 
     @asynccontextmanager
     async def _in_batch(self) -> AsyncIterator[sqlite3.Connection]:
