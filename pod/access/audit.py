@@ -317,7 +317,6 @@ class AccessLog:
     async def _flush_group(self, pods: list[bytes]) -> None:
         today = day_of(self._clock())
         pieces: list[tuple[Taken, int]] = []
-        appends: list[tuple[PodKeys, str, bytes, str | None]] = []
         folds: list[Taken] = []
         for pod_id in pods:
             taken = self._take(pod_id)
@@ -327,14 +326,14 @@ class AccessLog:
             if (state is None or state[1] != today or len(taken[2]) + len(taken[3]) >= FOLD_AT
                     or state[0] + 1 >= JOURNAL_PIECES):
                 folds.append(taken)
-                continue
-            n = state[0]
-            pieces.append((taken, n))
-            appends.append((taken[0], piece_name(n), _piece(taken[2], taken[3]),
-                            piece_name(n - 1) if n else None))
+            else:
+                pieces.append((taken, state[0]))
         if pieces:
             try:
-                stored = await self._store.append_many(appends)
+                stored = await self._store.append_many([
+                    (keys, piece_name(n), _piece(items, counts),
+                     piece_name(n - 1) if n else None)
+                    for (keys, _, items, counts), n in pieces])
             except BaseException:  # not written: try again next time (cancelled: maybe written)
                 for taken in [taken for taken, _ in pieces] + folds:
                     self._journals.pop(taken[0].pod_id, None)
