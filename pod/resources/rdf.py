@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyoxigraph as ox
-from pyld import jsonld
 
 from pod.errors import InvalidSyntax, UnsupportedMediaType
 from vocab.contexts import CONTEXTS, document_loader
@@ -102,6 +101,8 @@ def _context_urls_bundled(body: bytes) -> Any | None:
 
 
 def _bundled_json_ld(document: Any, base_iri: str) -> Iterator[ox.Triple]:
+    from pyld import jsonld  # imported on first use (apps/sdk/statements/cryptosuite.py says why)
+
     try:
         nquads = jsonld.to_rdf(document, {"base": base_iri, "format": "application/n-quads",
                                           "documentLoader": document_loader})

@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 import rdflib
-from pyshacl import Validator
-from pyshacl.graph_abstraction import DataGraph
-from pyshacl.rdfutil.load import load_from_source
-from pyshacl.shapes_graph import ShapesGraph
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
 from pod.errors import ShapeViolation, Unprocessable
 from vocab.prefixes import compact
 from vocab.terms import SHAPES
+
+if TYPE_CHECKING:
+    from pyshacl.shapes_graph import ShapesGraph
 
 MAX_TRIPLES = 10_000
 """The most triples a document checked against a shape may hold (validation is superlinear)."""
@@ -112,6 +112,11 @@ def _prepared(classes: frozenset[str]) -> tuple[rdflib.Graph, ShapesGraph] | Non
     """:func:`shapes_for` ``classes`` loaded as pyshacl loads a shapes graph, with pyshacl's
     view of its shapes built once: every check of a document of the same classes uses it,
     instead of pyshacl copying the graph and finding its shapes again each time."""
+    # pyshacl is imported here, where checks run (a worker, pod/resources/workers.py): its
+    # 0.3-0.6 s of import is not paid by every server and command that never checks a shape
+    from pyshacl.rdfutil.load import load_from_source
+    from pyshacl.shapes_graph import ShapesGraph
+
     part = shapes_for(classes)
     if part is None:
         return None
@@ -125,6 +130,9 @@ def _validate(data: rdflib.Graph, classes: frozenset[str]) -> tuple[bool, rdflib
     prepared = _prepared(classes)
     if prepared is None:
         return True, None
+    from pyshacl import Validator
+    from pyshacl.graph_abstraction import DataGraph
+
     loaded, shapes = prepared
     validator = Validator(DataGraph.from_rdflib(data), shacl_graph=loaded,
                           options={"inference": "none", "advanced": False})

@@ -21,14 +21,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
-from pyparsing import ParseBaseException
 from rdflib.paths import Path
-from rdflib.plugins.sparql.algebra import translatePath, translatePName, translatePrologue, traverse
-from rdflib.plugins.sparql.parser import parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Literal, URIRef, Variable
 
 from pod.errors import InvalidSyntax, PodError, Unprocessable
@@ -41,6 +37,9 @@ from pod.resources.patterns import (
     match,
     order,
 )
+
+if TYPE_CHECKING:
+    from rdflib.plugins.sparql.parserutils import CompValue
 
 MAX_RESULT = 1_000_000
 """Triples one operation may produce from its templates before it is refused as too costly."""
@@ -108,6 +107,11 @@ def parse_sparql_update(body: bytes, base_iri: str) -> SparqlUpdate:
         text = body.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         raise InvalidSyntax(f"body is not UTF-8: {e.reason} at byte {e.start}") from None
+    # rdflib builds its SPARQL grammar on import (0.2-0.4 s of CPU): only a process that reads
+    # an update (a worker, pod/resources/workers.py) pays it, not every server and command
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseUpdate
+
     try:
         parsed = parseUpdate(text)
         return SparqlUpdate(list(_operations(parsed, base_iri)))
@@ -124,6 +128,13 @@ def parse_sparql_update(body: bytes, base_iri: str) -> SparqlUpdate:
 
 
 def _operations(parsed: Any, base_iri: str) -> Any:
+    from rdflib.plugins.sparql.algebra import (
+        translatePath,
+        translatePName,
+        translatePrologue,
+        traverse,
+    )
+
     prologue = None
     for declared, request in zip(parsed.prologue, parsed.request or [], strict=False):
         prologue = translatePrologue(declared, base_iri, None, prologue)

@@ -27,6 +27,12 @@ from pod.errors import PodError, ServiceUnavailable, TooCostly
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 QUEUE_PER_WORKER = 8
+PRELOAD = ["pod.resources.checks", "pod.resources.patch", "pod.resources.rdfa",
+           "pod.statements.checking", "pyshacl", "rdflib.plugins.sparql.algebra",
+           "rdflib.plugins.sparql.parser", "pyld.jsonld", "pyRdfa", "apps.sdk.statements.canon"]
+"""What the forkserver imports once, before forking the workers: the jobs' modules and the
+parsers they import on first use. A worker starts with them loaded (a fresh one too, after a job
+over budget was killed), so no job spends its budget importing them."""
 
 
 class Workers:
@@ -40,6 +46,7 @@ class Workers:
     def _started(self) -> ProcessPool:
         if self._pool is None:  # forkserver: workers never inherit the server's sockets or DB
             context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
             self._pool = ProcessPool(max_workers=self.size, context=context)
         return self._pool
 
@@ -71,12 +78,6 @@ class Workers:
         finally:
             self._pending -= 1
 
-    async def warm(self) -> None:
-        """Start the workers now (the first job otherwise pays their start-up)."""
-        pool = self._started()
-        await asyncio.gather(*(asyncio.wrap_future(pool.schedule(_ready))
-                               for _ in range(self.size)))
-
     async def close(self) -> None:
         """Stop the workers; jobs still running are abandoned."""
         pool, self._pool = self._pool, None
@@ -84,10 +85,3 @@ class Workers:
             pool.stop()
             await asyncio.to_thread(pool.join, 5)
 
-
-def _ready() -> bool:
-    import pod.resources.patch
-    import pod.resources.shapes
-
-    pod.resources.shapes.shapes_graph()  # the parsers' imports and the shapes, once per worker
-    return pod.resources.patch.PatchParser is not None

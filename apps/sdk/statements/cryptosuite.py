@@ -16,6 +16,9 @@ or property, an IRI or blank node identifier with white space in it, or a langua
 is not BCP 47, is an error — JSON-LD would otherwise drop it silently (or resolve it against an
 arbitrary base, or write it into the N-Quads unchecked), and the signature would not cover
 what the JSON shows.
+
+pyld is imported on first use: its import makes a ``requests`` session for a loader this code
+never uses, about 0.3 s that every process importing the SDK or the server would pay.
 """
 
 from __future__ import annotations
@@ -29,10 +32,7 @@ from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
-from pyld import jsonld
-from pyld.canon import URDNA2015
 
-from apps.sdk.statements.nquads import quad_line
 from vocab.contexts import CREDENTIALS_V2, DATA_INTEGRITY_V2, UnknownContext, document_loader
 
 PROOF_TYPE = "DataIntegrityProof"
@@ -159,6 +159,8 @@ def _dropped(term: str | None) -> None:
 def expand(document: dict[str, Any]) -> list[Any]:
     """The document in expanded form, in safe mode: ``TransformError`` names any term or IRI
     that would not reach the RDF (bundled contexts only)."""
+    from pyld import jsonld
+
     try:
         expanded: list[Any] = jsonld.expand(
             document, {"documentLoader": document_loader, "base": _BASE},
@@ -186,40 +188,18 @@ def _transform_error(exc: BaseException) -> TransformError:
     return mine or TransformError(f"the document is not valid JSON-LD: {exc}")
 
 
-class _RDFC10(URDNA2015):  # type: ignore[misc]  # pyld ships no types: URDNA2015 is Any
-    """RDFC-1.0 (§4.4): pyld's URDNA2015 labels the blank nodes; every quad it hashes (§4.6
-    Hash First Degree Quads) and the result (§4.4.3 step 7, §5) are written here in canonical
-    N-Quads form, which pyld's writer does not escape. §4.7's related predicate stays the
-    predicate's IRI as it is, as the algorithm says."""
-
-    def hash_first_degree_quads(self, id_: str) -> str:
-        info = self.blank_node_info[id_]
-        if "hash" not in info:
-            def label(blank: str) -> str:
-                return "_:a" if blank == id_ else "_:z"
-            info["hash"] = self.hash_nquads(sorted(quad_line(q, label) for q in info["quads"]))
-        digest: str = info["hash"]
-        return digest
-
-    def canonical_nquads(self, dataset: dict[str, Any]) -> str:
-        """The canonical N-Quads document of a pyld RDF dataset (RDFC-1.0 §4.4.3, §5)."""
-        self.main(dataset, {"format": "application/n-quads"})  # issues the canonical labels
-        issuer = self.canonical_issuer
-
-        def label(blank: str) -> str:  # main() relabels the quads in place; be sure of it
-            return blank if blank.startswith(issuer.prefix) else issuer.get_id(blank)
-
-        return "".join(sorted(quad_line(q, label) for q in self.quads))
-
-
 def canonicalize(document: dict[str, Any]) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document, in safe mode (see :func:`expand`)."""
+    from pyld import jsonld
+
+    from apps.sdk.statements.canon import RDFC10
+
     expanded = expand(document)
     try:  # from the expanded form: no second pass through the contexts
         dataset = jsonld.to_rdf(expanded, {"documentLoader": document_loader,
                                            "rdfDirection": "i18n-datatype",
                                            "produceGeneralizedRdf": False})
-        return _RDFC10().canonical_nquads(dataset)
+        return RDFC10().canonical_nquads(dataset)
     except Exception as exc:
         raise _transform_error(exc) from None
 
