@@ -15,7 +15,9 @@ state's, those writes included). Reported per N: requests
 per second, p50/p99, server CPU per request (the access-log flushes included: the CPU is read
 once the server is idle again), peak RSS and the server's own (anonymous) memory. The table is
 printed and, with ``--output``,
-written as Markdown.
+written as Markdown. Single runs on a shared machine spread by ±10 % in CPU and ±20 % in p99:
+``--rounds K`` runs every N K times, reversing the order of N every other round so that a
+drift of the machine's speed falls on every N alike, and reports the medians beside each run.
 
 With ``--postgres ADMIN_URL`` the same runs follow on PostgreSQL: a fresh database holding a
 ``commonpod store copy`` of the seeded SQLite file (sealed rows as they are), dropped afterwards;
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import random
 import shlex
+import statistics
 import sys
 import tempfile
 import time
@@ -63,8 +66,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--commonpod", default="commonpod", help="how to run Commonpod's CLI")
     p.add_argument("--postgres", default="",
                    help="an admin URL of a PostgreSQL server: run on a copy there too")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="runs per N and store, the order of N reversed every other round; "
+                        "the table gives each run and the medians")
     p.add_argument("--output", type=Path, help="write the table as Markdown here")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
+    return args
 
 
 async def _seed_pod(rt: Any, name: str, per_pod: int) -> None:
@@ -174,6 +183,35 @@ def measure(args: argparse.Namespace, data: Path, port: int, span: int, work: Pa
         server.stop()
 
 
+def measure_rounds(args: argparse.Namespace, data: Path, port: int, spans: list[int],
+                   work: Path, store: str | None = None) -> list[dict]:
+    """Every N of ``spans`` ``args.rounds`` times, in reverse order every other round."""
+    runs = []
+    for round_ in range(args.rounds):
+        for span in spans if round_ % 2 == 0 else spans[::-1]:
+            runs.append(measure(args, data, port, span, work, store))
+            print(runs[-1], flush=True)
+    return runs
+
+
+def medians(runs: list[dict]) -> list[dict]:
+    """One row per store and N: the medians of its runs (peak memory: the largest; errors:
+    the sum), with each run's p99 and CPU kept in ``each``."""
+    rows = []
+    for key in dict.fromkeys((r["store"], r["span"]) for r in runs):
+        mine = [r for r in runs if (r["store"], r["span"]) == key]
+        row = {k: statistics.median(r[k] for r in mine)
+               for k in ("rate", "p50", "p99", "cpu_ms")}
+        pg = [r["pg_cpu_ms"] for r in mine if r["pg_cpu_ms"] is not None]
+        row |= {"store": key[0], "span": key[1], "pg_cpu_ms": statistics.median(pg) if pg
+                else None, "rss": max(r["rss"] for r in mine),
+                "anon": max(r["anon"] for r in mine),
+                "errors": sum(r["errors"] for r in mine),
+                "each": [(r["p99"], r["cpu_ms"]) for r in mine]}
+        rows.append(row)
+    return rows
+
+
 def _wait_up(port: int, timeout_s: float = 120.0) -> None:
     import http.client
     deadline = time.monotonic() + timeout_s
@@ -204,9 +242,13 @@ def table(args: argparse.Namespace, rows: list[dict], seeded_s: float, size: int
         + f"). Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
         f"`python3 bench/spread.py --pods {args.pods} --per-pod {args.per_pod} --spans "
         f"{args.spans} --warmup {args.warmup} --duration {args.duration}"
+        + (f" --rounds {args.rounds}" if args.rounds > 1 else "")
         + (" --postgres URL" if pg else "") + f"`; {args.connections} connections, "
         f"{args.warmup} s of warm-up and {args.duration} s measured per N, each on a fresh "
-        "server."
+        "server"
+        + (f"; {args.rounds} runs per N and store, the order of N reversed every other round, "
+           "the medians in the table and each run's p99 and CPU after it" if args.rounds > 1
+           else "") + "."
         + (f" PostgreSQL: a `commonpod store copy` of that SQLite file (copied in {pg[0]:,.0f} s;"
            f" {pg[1] / 1e9:.2f} GB, {pg[1] / resources:,.0f} bytes per resource)." if pg else ""),
         "",
@@ -222,6 +264,12 @@ def table(args: argparse.Namespace, rows: list[dict], seeded_s: float, size: int
                      f"{r['p50']:.2f} / {r['p99']:.1f} | {r['cpu_ms']:.2f} | "
                      f"{r['cpu_ms'] / first['cpu_ms']:.2f}× | {r['p99'] / first['p99']:.2f}× | "
                      f"{pg_cpu} | {r['rss']:,.0f} | {r['anon']:,.0f} | {r['errors']} |")
+    if args.rounds > 1:
+        lines += ["", "| store | N pods | p99 ms, each run | CPU ms/req, each run |",
+                  "| --- | --: | --- | --- |"]
+        lines += [f"| {r['store']} | {r['span']:,} | "
+                  + ", ".join(f"{p99:.1f}" for p99, _ in r["each"]) + " | "
+                  + ", ".join(f"{cpu:.2f}" for _, cpu in r["each"]) + " |" for r in rows]
     lines += ["", "Peak RSS counts the database pages SQLite reads through memory mapping "
               "(setting `sqlite_mmap_mb`), which are the kernel's file cache; own memory is the "
               "server's resident anonymous memory (RssAnon) at the end of the run: its heap and "
@@ -242,21 +290,17 @@ def main(argv: list[str] | None = None) -> int:
                     port = int(line.split(":")[-1].strip(" /\"'"))
         seeded_s, size = seed(args, data, port)
         print(f"seeded in {seeded_s:,.0f} s, {size / 1e9:.2f} GB", flush=True)
-        rows = []
+        runs: list[dict] = []
         spans = [int(s) for s in args.spans.split(",")]
-        for span in spans:
-            rows.append(measure(args, data, port, span, work))
-            print(rows[-1], flush=True)
+        runs += measure_rounds(args, data, port, spans, work)
         pg = None
         if args.postgres:
             with postgres_copy(args.postgres, args.commonpod, data) as (url, copied, pg_size):
                 pg = (copied, pg_size)
                 print(f"copied to PostgreSQL in {copied:,.0f} s, {pg_size / 1e9:.2f} GB",
                       flush=True)
-                for span in spans:
-                    rows.append(measure(args, data, port, span, work, url))
-                    print(rows[-1], flush=True)
-        out = table(args, rows, seeded_s, size, pg)
+                runs += measure_rounds(args, data, port, spans, work, url)
+        out = table(args, medians(runs), seeded_s, size, pg)
         print(out)
         if args.output:
             args.output.write_text(out)
