@@ -82,7 +82,8 @@ class LdpEndpoint:
         origin = request.headers.get("origin")
         visit = Visit()
         try:
-            reply = await self.handle(request, origin, visit)
+            with self.rt.pods.one_request():  # its pod and its token's: one read if the same
+                reply = await self.handle(request, origin, visit)
         except Disconnected:
             return  # nothing was written; nobody is listening for an answer
         except PodError as exc:

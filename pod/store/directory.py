@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from cachetools import LRUCache
 from nacl import utils
@@ -11,6 +13,9 @@ from pod.errors import VersionConflict
 from pod.store.base import Backend, PodRow
 from pod.store.keys import KEY_BYTES, Keyring
 from pod.store.sealed import PodKeys
+
+_FOUND: ContextVar[dict[str, PodKeys | None] | None] = ContextVar("pods_found", default=None)
+"""The pods one request has looked up already (:meth:`PodDirectory.one_request`)."""
 
 
 class PodExists(Exception):
@@ -44,7 +49,27 @@ class PodDirectory:
         # the least recently used go first: memory stays bounded however many pods are read
         self._cache: LRUCache[str, tuple[bytes, PodRow, PodKeys]] = LRUCache(cache_size)
 
+    @contextmanager
+    def one_request(self) -> Iterator[None]:
+        """Within the block (one request's task), a pod is looked up once: the request's own
+        pod read again as its token's pod (every DPoP request of an owner) costs no second
+        read, and the request sees one answer for it."""
+        token = _FOUND.set({})
+        try:
+            yield
+        finally:
+            _FOUND.reset(token)
+
     async def find(self, name: str) -> PodKeys | None:
+        """The keys of pod ``name``, or ``None`` when there is no such pod (any more)."""
+        found = _FOUND.get()
+        if found is None:
+            return await self._find(name)
+        if name not in found:
+            found[name] = await self._find(name)
+        return found[name]
+
+    async def _find(self, name: str) -> PodKeys | None:
         cached = self._cache.get(name)
         index = cached[0] if cached else self._keyring.name_index(name)
         row = await self._backend.find_pod(index)
@@ -80,7 +105,7 @@ class PodDirectory:
         """Give pod ``name`` (now ``old``) the staged pod's rows, atomically, and drop the
         old rows; :class:`PodGone` when ``old`` is not the pod of that name any more."""
         row = PodRow(staged.pod_id, self._keyring.wrap_pod_key(staged.pod_id, staged.key))
-        self._cache.pop(name, None)
+        self._forget(name)
         try:
             await self._backend.replace_pod(old.pod_id, row)
         except VersionConflict:
@@ -95,13 +120,19 @@ class PodDirectory:
     async def destroy(self, name: str) -> PodKeys | None:
         """Crypto-shred a pod: its wrapped key goes first, then its rows. Returns the keys the
         pod had (for dropping what is cached under its id), or ``None`` if there was none."""
-        keys = await self.find(name)
-        self._cache.pop(name, None)
+        keys = await self._find(name)
+        self._forget(name)
         if keys is None:
             return None
         await self._backend.drop_pod(keys.pod_id)
         self._tell_gone(name, keys)
         return keys
+
+    def _forget(self, name: str) -> None:
+        self._cache.pop(name, None)
+        found = _FOUND.get()
+        if found is not None:
+            found.pop(name, None)
 
     def on_gone(self, listener: Callable[[str, str], None]) -> None:
         """Call ``listener(name, instance)`` when this process destroys or replaces the pod
