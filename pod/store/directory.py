@@ -39,9 +39,10 @@ class StagedPod:
 class PodDirectory:
     """Finds, creates and destroys pods.
 
-    Every lookup reads the pod's row (one indexed point read), so a pod that another process
-    (the CLI) created or deleted is seen at once; what is cached is the work done on a row —
-    its blind index and its unwrapped key — and used only while the row is the same."""
+    Every lookup reads the pod's row (one indexed point read; once per request inside
+    :meth:`one_request`), so a pod that another process (the CLI) created or deleted is seen at
+    once; what is cached is the work done on a row — its blind index and its unwrapped key — and
+    used only while the row is the same."""
 
     def __init__(self, backend: Backend, keyring: Keyring, *, cache_size: int = 50_000):
         self._backend, self._keyring = backend, keyring
