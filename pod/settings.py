@@ -103,9 +103,7 @@ class Settings:
     signup: str = "open"  # who may sign up on /.account/signup: open, closed or invite
     cache_pods: int = 50_000  # pods whose key, grants and type index stay in memory
     cache_acls: int = 10_000  # parsed ACL documents kept in memory
-    # MiB of the database file read through memory mapping (0: off): off by default, since
-    # each commit makes every reader connection drop its whole mapping (issue #16)
-    sqlite_mmap_mb: int = 0
+    sqlite_mmap_mb: int = 256  # MiB of the database file read through memory mapping (0: off)
     sqlite_cache_mb: int = 4  # MiB of SQLite page cache per connection
     # where the sealed store lives: "" for DATA_DIR/commonpod.db, another SQLite file (an
     # absolute path), or a PostgreSQL database (postgresql://USER@HOST:PORT/DATABASE)
