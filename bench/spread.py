@@ -271,11 +271,10 @@ def table(args: argparse.Namespace, rows: list[dict], seeded_s: float, size: int
                   + ", ".join(f"{p99:.1f}" for p99, _ in r["each"]) + " | "
                   + ", ".join(f"{cpu:.2f}" for _, cpu in r["each"]) + " |" for r in rows]
     lines += ["", "Peak RSS counts the database pages SQLite reads through memory mapping "
-              "(setting `sqlite_mmap_mb`, 256 MiB by default), which are the kernel's file cache; "
-              "own memory is the "
-              "server's resident anonymous memory (RssAnon) at the end of the run: its heap and "
-              "caches. CPU ms/req is Commonpod's; on PostgreSQL the database's own processes "
-              "used the PostgreSQL column besides."]
+              "(setting `sqlite_mmap_mb`, 256 MiB by default), which are the kernel's file "
+              "cache; own memory is the server's resident anonymous memory (RssAnon) at the end "
+              "of the run: its heap and caches. CPU ms/req is Commonpod's; on PostgreSQL the "
+              "database's own processes used the PostgreSQL column besides."]
     return "\n".join(lines) + "\n"
 
 
