@@ -81,17 +81,19 @@ class Stub:
             def do_GET(self) -> None:
                 pod = parse_qs(urlsplit(self.path).query).get("pod", [""])[0]
                 stub.seen.setdefault(pod, []).append(time.monotonic())
+                self._answer(pod, len(stub.seen[pod]))
+
+            def _answer(self, pod: str, tries: int) -> None:
+                # in flight until the answer is ready, before a byte of it is sent: a client
+                # that has read it may send its next request before this thread runs again
                 for meter in (stub.everyone, stub.mine):
                     meter.enter()
                 try:
-                    self._answer(pod, len(stub.seen[pod]))
+                    if pod.startswith("slow"):
+                        time.sleep(0.3)
                 finally:
                     for meter in (stub.everyone, stub.mine):
                         meter.leave()
-
-            def _answer(self, pod: str, tries: int) -> None:
-                if pod.startswith("slow"):
-                    time.sleep(0.3)
                 if pod.startswith("down") or (pod.startswith("busy") and tries == 1):
                     self.send_response(503 if pod.startswith("down") else 429)
                     self.send_header("Retry-After", "0" if pod.startswith("down") else "1")
